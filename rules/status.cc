@@ -12,6 +12,7 @@ std::string Status::ToString() const {
     case Code::kCorruption: prefix = "Corruption: "; break;
     case Code::kBusy: prefix = "Busy: "; break;
     case Code::kUnavailable: prefix = "Unavailable: "; break;
+    case Code::kConflict: prefix = "Conflict: "; break;
     case Code::kInternal: prefix = "Internal error: "; break;
   }
   return std::string(prefix) + message_;

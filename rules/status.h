@@ -24,6 +24,7 @@ class Status {
     kBusy,             // resource held elsewhere (e.g. a store lock)
     kUnavailable,      // temporarily refused (queue full, shutting down)
     kInternal,
+    kConflict,         // a stale write: someone else changed the record first
   };
 
   Status() = default;
@@ -35,6 +36,7 @@ class Status {
   static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
   static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }
   static Status Internal(std::string msg) { return Status(Code::kInternal, std::move(msg)); }
+  static Status Conflict(std::string msg) { return Status(Code::kConflict, std::move(msg)); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -44,6 +46,7 @@ class Status {
   bool IsCorruption() const { return code_ == Code::kCorruption; }
   bool IsBusy() const { return code_ == Code::kBusy; }
   bool IsUnavailable() const { return code_ == Code::kUnavailable; }
+  bool IsConflict() const { return code_ == Code::kConflict; }
 
   // "Invalid argument: <message>", or "OK".
   std::string ToString() const;
