@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rules/rule.h"
@@ -35,5 +36,12 @@ struct Diagnostics {
   // Sorted by file, line, column, then code, one per line.
   std::string ToString() const;
 };
+
+// The candidate closest to `word` by edit distance, or "" when none is close
+// enough to be a likely typo. For "did you mean `x`?" messages.
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
+
+// "`a`, `b`, `c`": candidates quoted for a message.
+std::string QuotedList(const std::vector<std::string>& items);
 
 }  // namespace vigil::rules

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,9 @@ struct Rule {
   std::vector<Example> negative_examples;
   MatchOn match_on = MatchOn::kNormalized;
   SourceLocation location;  // of the rule's `id` key
+  // Where each field's value was written, keyed by field name ("weight",
+  // "category", "unless", "unless.window", ...); absent when not written.
+  std::map<std::string, SourceLocation> field_locations;
 };
 
 struct Category {
@@ -82,7 +86,11 @@ struct Category {
   std::string title;
   std::string description;
   std::string color;  // CSS colour for the review UI, e.g. "#c0392b"
-  SourceLocation location;
+  // True: rules of this category are weak alone and count only in
+  // combination, so each must carry a `requires` (lint V302).
+  bool combination_only = false;
+  SourceLocation location;  // of the category's `id` key
+  std::map<std::string, SourceLocation> field_locations;
 };
 
 struct Pack {
@@ -93,7 +101,9 @@ struct Pack {
   std::vector<Category> categories;
   std::vector<Rule> rules;
   std::string directory;     // where the pack was loaded from
-  std::string content_hash;  // hex SHA-256-like digest of every file's bytes, in path order
+  std::string content_hash;  // hex SHA-256 of every file's relative path and bytes, in path order
+  // Where each header field of pack.yaml was written ("name", "threshold", ...).
+  std::map<std::string, SourceLocation> field_locations;
 
   const Category* FindCategory(const std::string& id) const;
   const Rule* FindRule(const std::string& id) const;
