@@ -20,6 +20,9 @@ struct Hit {
   int pattern_index = 0;   // which of the rule's patterns matched
   double weight = 0.0;
   std::string evidence;  // "supported" | "contested" | "lore"
+  // Only for ScanResult::suppressed: why the hit does not count
+  // ("unless: <context pattern>", "requires: 1 of 2 ...").
+  std::string suppressed_reason;
 };
 
 enum class EntityType { kPhone, kEmail, kUrl, kHandle, kPrice, kAge };

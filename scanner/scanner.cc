@@ -1,0 +1,299 @@
+// Scanner: the per-document pipeline.
+//
+//   original text ──normalise──▶ normalised text + offset map
+//        │                            │
+//        │ raw rules                  │ normalised rules
+//        ▼                            ▼
+//   Hyperscan (SINGLEMATCH): which patterns occur anywhere
+//        │
+//   RE2 per occurring pattern: every span, leftmost-first
+//        │
+//   `unless` windows (RE2, only if the context pattern occurs at all)
+//        │
+//   phone + entity extractors on the original text; a phone that needed
+//   decoding fires `obscured_contact.phone_decoded`
+//        │
+//   `requires` combinations, then score = noisy-or over categories of the
+//   strongest counted hit per category (docs/scoring.md)
+//
+// Offsets of normalised-text hits are mapped back to original bytes.
+#include "scanner/scanner.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "rules/compiled_rule_set_impl.h"
+#include "scanner/entity_extractor.h"
+#include "scanner/normalize.h"
+#include "scanner/phone_extractor.h"
+#include "scanner/utf8.h"
+
+namespace vigil::scanner {
+
+// A hit before `requires` is decided, with its rule's index.
+struct Candidate {
+  int rule = -1;
+  Hit hit;
+};
+
+struct ScanContext::State {
+  hs_scratch_t* scratch = nullptr;
+  const rules::CompiledRuleSetImpl* prepared_for = nullptr;
+  NormalizedText normalized;
+  std::string raw_clean;          // original text with invalid UTF-8 bytes replaced
+  std::vector<uint8_t> occurs;    // per global pattern id: Hyperscan reported it
+  std::vector<uint32_t> occurred; // the ids with occurs[id] set, in report order
+  std::vector<Candidate> candidates;
+  std::vector<uint8_t> fired;           // per rule: some candidate hit
+  std::vector<double> category_weight;  // per category: strongest counted hit, -1 none
+
+  ~State() {
+    if (scratch) hs_free_scratch(scratch);
+  }
+};
+
+ScanContext::ScanContext() : state_(std::make_unique<State>()) {}
+ScanContext::~ScanContext() = default;
+
+struct Scanner::Impl {
+  Normalizer normalizer;
+  PhoneExtractor phones;
+  EntityExtractor entities;
+
+  explicit Impl(const Options& options) : phones(PhoneExtractor::Options{options.phone_region}) {}
+};
+
+namespace {
+
+struct MatchCollector {
+  std::vector<uint8_t>* occurs;
+  std::vector<uint32_t>* occurred;
+};
+
+int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long /*to*/, unsigned int /*flags*/,
+            void* context) {
+  auto* c = static_cast<MatchCollector*>(context);
+  if (id < c->occurs->size() && !(*c->occurs)[id]) {
+    (*c->occurs)[id] = 1;
+    c->occurred->push_back(id);
+  }
+  return 0;  // keep scanning: other patterns may still occur
+}
+
+Status RunDatabase(const hs_database_t* db, std::string_view text, hs_scratch_t* scratch, MatchCollector* collector) {
+  if (db == nullptr || text.empty()) return Status::Ok();
+  hs_error_t rc = hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, OnMatch, collector);
+  if (rc != HS_SUCCESS) return Status::Internal(fmt::format("hs_scan failed with code {}", rc));
+  return Status::Ok();
+}
+
+// Does any `unless` pattern of `rule` match within `window` bytes of
+// [begin, end) in `text`? Only patterns Hyperscan saw anywhere are tried.
+const rules::PatternProgram* FindUnlessContext(const rules::CompiledRuleSetImpl& impl, uint32_t rule,
+                                               int window, std::string_view text, size_t begin, size_t end,
+                                               const std::vector<uint8_t>& occurs) {
+  for (uint32_t id : impl.unless_of_rule[rule]) {
+    if (!occurs[id]) continue;
+    size_t lo = begin > static_cast<size_t>(window) ? begin - window : 0;
+    size_t hi = std::min(text.size(), end + static_cast<size_t>(window));
+    const rules::PatternProgram& p = impl.patterns[id];
+    if (p.re2->Match(re2::StringPiece(text.data(), text.size()), lo, hi, RE2::UNANCHORED, nullptr, 0)) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Scanner::Scanner(std::shared_ptr<const rules::CompiledRuleSet> rules, Options options)
+    : rules_(std::move(rules)), options_(std::move(options)), impl_(std::make_unique<Impl>(options_)) {}
+
+Scanner::~Scanner() = default;
+
+Result<std::shared_ptr<const Scanner>> Scanner::Create(std::shared_ptr<const rules::CompiledRuleSet> rules,
+                                                       Options options) {
+  if (!rules) return Status::InvalidArgument("no compiled rule set");
+  if (options.max_hits == 0) return Status::InvalidArgument("max_hits must be at least 1");
+  return std::shared_ptr<const Scanner>(new Scanner(std::move(rules), std::move(options)));
+}
+
+std::unique_ptr<ScanContext> Scanner::NewContext() const {
+  return std::unique_ptr<ScanContext>(new ScanContext());
+}
+
+Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out) const {
+  const rules::CompiledRuleSet& set = *rules_;
+  const rules::CompiledRuleSetImpl& impl = set.impl();
+  ScanContext::State& st = *context->state_;
+
+  out->id = doc.id;
+  out->score = 0.0;
+  out->flagged = false;
+  out->categories.clear();
+  out->hits.clear();
+  out->entities.clear();
+  out->suppressed.clear();
+  out->truncated.clear();
+  out->pack_version = set.pack_label();
+
+  // Prepare the scratch for this rule set (grows it on a hot reload).
+  if (st.prepared_for != &impl) {
+    for (const hs_database_t* db : {impl.normalized_db.get(), impl.raw_db.get()}) {
+      if (db && hs_alloc_scratch(db, &st.scratch) != HS_SUCCESS) {
+        return Status::Internal("hs_alloc_scratch failed");
+      }
+    }
+    st.prepared_for = &impl;
+  }
+
+  std::string_view original = doc.text;
+  if (original.size() > options_.max_text_bytes) {
+    original = original.substr(0, Utf8BoundaryAtOrBefore(original, options_.max_text_bytes));
+    out->truncated.push_back(fmt::format("text: scanned the first {} of {} bytes", original.size(), doc.text.size()));
+  }
+
+  impl_->normalizer.Normalize(original, &st.normalized);
+  const std::string_view normalized = st.normalized.text;
+  std::string_view raw = original;
+  if (impl.raw_db) {
+    if (!IsValidUtf8(original)) {
+      ReplaceInvalidUtf8Bytes(original, &st.raw_clean);
+      raw = st.raw_clean;
+    }
+  }
+
+  st.occurs.assign(impl.patterns.size(), 0);
+  st.occurred.clear();
+  MatchCollector collector{&st.occurs, &st.occurred};
+  Status s = RunDatabase(impl.normalized_db.get(), normalized, st.scratch, &collector);
+  if (s.ok()) s = RunDatabase(impl.raw_db.get(), raw, st.scratch, &collector);
+  if (!s.ok()) return s;
+
+  // Confirm with RE2 and collect every span of every occurring rule pattern.
+  std::vector<Candidate>& candidates = st.candidates;
+  candidates.clear();
+  std::sort(st.occurred.begin(), st.occurred.end());
+  bool hit_limit = false;
+  for (uint32_t id : st.occurred) {
+    const rules::PatternProgram& p = impl.patterns[id];
+    if (p.is_unless) continue;
+    const rules::RuleInfo& rule = set.rules()[p.rule];
+    const std::string_view text = p.raw ? raw : normalized;
+    const re2::StringPiece piece(text.data(), text.size());
+    size_t pos = 0;
+    re2::StringPiece m;
+    while (pos <= text.size() && p.re2->Match(piece, pos, text.size(), RE2::UNANCHORED, &m, 1)) {
+      size_t begin = static_cast<size_t>(m.data() - text.data());
+      size_t end = begin + m.size();
+      pos = m.empty() ? end + 1 : end;
+      if (m.empty()) continue;
+      if (candidates.size() + out->suppressed.size() >= options_.max_hits) {
+        hit_limit = true;
+        break;
+      }
+      Hit hit;
+      hit.rule = rule.id;
+      hit.category = rule.category;
+      hit.pattern_index = static_cast<int>(p.index_in_rule);
+      hit.weight = rule.weight;
+      hit.evidence = rules::EvidenceName(rule.evidence);
+      hit.normalized.assign(text.substr(begin, end - begin));
+      if (p.raw) {
+        hit.start = static_cast<uint32_t>(begin);
+        hit.end = static_cast<uint32_t>(end);
+      } else {
+        st.normalized.ToOriginal(static_cast<uint32_t>(begin), static_cast<uint32_t>(end), &hit.start, &hit.end);
+      }
+      hit.match.assign(original.substr(hit.start, hit.end - hit.start));
+      if (const rules::PatternProgram* context_pattern =
+              FindUnlessContext(impl, p.rule, rule.unless_window, text, begin, end, st.occurs)) {
+        hit.suppressed_reason = "unless: '" + rule.unless_patterns[context_pattern->index_in_rule] + "' nearby";
+        out->suppressed.push_back(std::move(hit));
+      } else {
+        candidates.push_back({static_cast<int>(p.rule), std::move(hit)});
+      }
+    }
+    if (hit_limit) break;
+  }
+  if (hit_limit) out->truncated.push_back(fmt::format("hits: stopped at the limit of {}", options_.max_hits));
+
+  // Entities, read from the original text.
+  impl_->phones.Extract(original, &out->entities);
+  impl_->entities.Extract(original, &out->entities);
+  std::stable_sort(out->entities.begin(), out->entities.end(),
+                   [](const Entity& a, const Entity& b) { return a.start < b.start; });
+  if (impl.phone_decoded_rule >= 0) {
+    const rules::RuleInfo& rule = set.rules()[impl.phone_decoded_rule];
+    for (const Entity& e : out->entities) {
+      if (e.type != EntityType::kPhone || !e.obfuscated) continue;
+      Hit hit;
+      hit.rule = rule.id;
+      hit.category = rule.category;
+      hit.pattern_index = -1;  // fired by the phone extractor, not a pattern
+      hit.weight = rule.weight;
+      hit.evidence = rules::EvidenceName(rule.evidence);
+      hit.start = e.start;
+      hit.end = e.end;
+      hit.match.assign(original.substr(e.start, e.end - e.start));
+      hit.normalized = e.value;
+      candidates.push_back({impl.phone_decoded_rule, std::move(hit)});
+    }
+  }
+
+  // Drop duplicate spans of one rule (two patterns of a rule on one span).
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.hit.start != b.hit.start) return a.hit.start < b.hit.start;
+    if (a.rule != b.rule) return a.rule < b.rule;
+    return a.hit.end > b.hit.end;
+  });
+  candidates.erase(std::unique(candidates.begin(), candidates.end(),
+                               [](const Candidate& a, const Candidate& b) {
+                                 return a.rule == b.rule && a.hit.start == b.hit.start;
+                               }),
+                   candidates.end());
+
+  // `requires`: a rule counts only when enough of its partner rules fire
+  // on their own (their own requirements are not consulted, so cycles are
+  // harmless).
+  const size_t rule_count = set.rules().size();
+  std::vector<uint8_t>& fired = st.fired;
+  fired.assign(rule_count, 0);
+  for (const Candidate& c : candidates) fired[c.rule] = 1;
+  std::vector<double>& category_weight = st.category_weight;
+  category_weight.assign(set.categories().size(), -1.0);
+  for (Candidate& c : candidates) {
+    const rules::RuleInfo& rule = set.rules()[c.rule];
+    if (rule.has_requirement) {
+      int partners = 0;
+      for (uint32_t partner : rule.requirement_rules) partners += fired[partner];
+      if (partners < rule.requirement_min) {
+        c.hit.suppressed_reason =
+            fmt::format("requires: {} of its partner rules to fire, {} did", rule.requirement_min, partners);
+        out->suppressed.push_back(std::move(c.hit));
+        continue;
+      }
+    }
+    int category = impl.rule_category[c.rule];
+    if (category >= 0) category_weight[category] = std::max(category_weight[category], c.hit.weight);
+    out->hits.push_back(std::move(c.hit));
+  }
+
+  double not_trafficking = 1.0;
+  for (size_t c = 0; c < category_weight.size(); ++c) {
+    if (category_weight[c] < 0) continue;
+    not_trafficking *= 1.0 - category_weight[c];
+    out->categories.push_back(set.categories()[c].id);
+  }
+  std::sort(out->categories.begin(), out->categories.end());
+  // Rounded to 4 decimals so that equal evidence gives byte-identical output.
+  out->score = std::round((1.0 - not_trafficking) * 10000.0) / 10000.0;
+  out->flagged = out->score + 1e-9 >= set.threshold();
+  std::sort(out->suppressed.begin(), out->suppressed.end(),
+            [](const Hit& a, const Hit& b) { return a.start != b.start ? a.start < b.start : a.rule < b.rule; });
+  return Status::Ok();
+}
+
+}  // namespace vigil::scanner
