@@ -1,0 +1,132 @@
+#include "rules/rule_set_cache.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace vigil::rules {
+
+namespace {
+
+std::string SafeFileComponent(const std::string& s) {
+  std::string out;
+  for (char c : s) out.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_');
+  return out.empty() ? "pack" : out;
+}
+
+uint64_t Fnv1a64(std::string_view bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+Result<std::string> ReadFileToString(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return Status::NotFound(path + ": no such file");
+    return Status::IOError(fmt::format("{}: {}", path, std::strerror(errno)));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Status::IOError(path + ": read failed");
+  return ss.str();
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError(fmt::format("{}: {}", tmp, std::strerror(errno)));
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Status::IOError(fmt::format("{}: {}", tmp, std::strerror(errno)));
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::IOError(fmt::format("{}: {}", tmp, std::strerror(errno)));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status s = Status::IOError(fmt::format("{}: {}", path, std::strerror(errno)));
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return Status::Ok();
+}
+
+RuleSetCache::RuleSetCache(std::string directory) : directory_(std::move(directory)) {}
+
+std::string RuleSetCache::DefaultDirectory() {
+  if (const char* d = std::getenv("VIGIL_CACHE_DIR")) return d;
+  if (const char* d = std::getenv("XDG_CACHE_HOME"); d && *d) return std::string(d) + "/vigil";
+  if (const char* d = std::getenv("HOME"); d && *d) return std::string(d) + "/.cache/vigil";
+  return "";
+}
+
+std::string RuleSetCache::PathFor(const Pack& pack) const {
+  // The engine fingerprint is part of the file name as well as checked
+  // inside, so machines sharing a cache folder keep separate entries.
+  return fmt::format("{}/{}-{}-{:016x}.vrs", directory_, SafeFileComponent(pack.name),
+                     pack.content_hash.substr(0, 32), Fnv1a64(EngineFingerprint()));
+}
+
+Result<std::shared_ptr<const CompiledRuleSet>> RuleSetCache::GetOrCompile(const Pack& pack,
+                                                                          const CompileOptions& options,
+                                                                          Diagnostics* diags,
+                                                                          CacheOutcome* outcome) const {
+  CacheOutcome local;
+  if (!outcome) outcome = &local;
+  *outcome = CacheOutcome{};
+  if (directory_.empty()) {
+    outcome->kind = CacheOutcome::Kind::kDisabled;
+    return Compile(pack, options, diags);
+  }
+  const std::string path = PathFor(pack);
+  outcome->path = path;
+  Result<std::string> bytes = ReadFileToString(path);
+  if (bytes.ok()) {
+    Result<std::shared_ptr<const CompiledRuleSet>> cached = DeserializeRuleSet(*bytes);
+    if (cached.ok() && (*cached)->pack_hash() == pack.content_hash && (*cached)->pack_name() == pack.name) {
+      outcome->kind = CacheOutcome::Kind::kHit;
+      return cached;
+    }
+    outcome->kind = CacheOutcome::Kind::kRebuilt;
+    outcome->reason = cached.ok() ? "cache entry belongs to another pack version" : cached.status().message();
+  } else {
+    outcome->kind = CacheOutcome::Kind::kMiss;
+  }
+  Result<std::shared_ptr<const CompiledRuleSet>> compiled = Compile(pack, options, diags);
+  if (!compiled.ok()) return compiled;
+  Result<std::string> serialized = SerializeRuleSet(**compiled);
+  if (serialized.ok()) {
+    std::error_code ec;
+    std::filesystem::create_directories(directory_, ec);
+    Status s = WriteFileAtomically(path, *serialized);
+    if (!s.ok()) {
+      if (!outcome->reason.empty()) outcome->reason += "; ";
+      outcome->reason += "cache not written: " + s.message();
+    }
+  }
+  return compiled;
+}
+
+}  // namespace vigil::rules

@@ -1,0 +1,62 @@
+// RuleSetCache: compiled rule sets on disk, keyed by pack content hash,
+// Hyperscan version and CPU features (rules::EngineFingerprint), so that a
+// daemon restart or a CLI run does not pay Hyperscan's compile time again.
+//
+// A stale, corrupt, truncated or foreign cache file is detected (magic,
+// checksum, fingerprint, pack hash), reported in the outcome, and rebuilt —
+// never trusted. Files are written to a temporary name and renamed, so a
+// crash mid-write leaves no half file under the real name.
+//
+// Thread-safety: const methods may be called from many threads and
+// processes; concurrent writers of the same key race benignly (last rename
+// wins, both files are complete).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "rules/compiled_rule_set.h"
+#include "rules/compiler.h"
+#include "rules/diagnostic.h"
+#include "rules/rule.h"
+#include "rules/status.h"
+
+namespace vigil::rules {
+
+struct CacheOutcome {
+  enum class Kind { kHit, kMiss, kRebuilt, kDisabled };
+  Kind kind = Kind::kMiss;
+  std::string path;    // the cache file used or written
+  std::string reason;  // for kRebuilt: why the old file was not trusted
+};
+
+class RuleSetCache {
+ public:
+  // `directory` is created on first write. An empty directory disables the
+  // cache (every call compiles).
+  explicit RuleSetCache(std::string directory);
+
+  // The default cache folder: $VIGIL_CACHE_DIR, else $XDG_CACHE_HOME/vigil,
+  // else $HOME/.cache/vigil, else "" (disabled).
+  static std::string DefaultDirectory();
+
+  // Returns the compiled form of `pack`, from the cache when a valid entry
+  // exists, otherwise by compiling (and then storing it). Compile problems
+  // go to *diags as with rules::Compile. A cache that cannot be written is
+  // not an error (outcome says so in `reason`).
+  Result<std::shared_ptr<const CompiledRuleSet>> GetOrCompile(const Pack& pack, const CompileOptions& options,
+                                                              Diagnostics* diags, CacheOutcome* outcome) const;
+
+  // The file a pack's compiled form is cached in.
+  std::string PathFor(const Pack& pack) const;
+
+ private:
+  std::string directory_;
+};
+
+// Reads a whole file; kNotFound when it does not exist.
+Result<std::string> ReadFileToString(const std::string& path);
+// Writes atomically: a temporary file in the same folder, fsync, rename.
+Status WriteFileAtomically(const std::string& path, const std::string& bytes);
+
+}  // namespace vigil::rules
