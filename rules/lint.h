@@ -1,0 +1,23 @@
+// LintPack: the semantic checks of a loaded pack — what YAML structure
+// cannot say. Duplicate and malformed ids, ranges (weight, threshold,
+// window), references between rules and categories, regex syntax in both
+// engines, and the evidence policy (a contested indicator never flags an ad
+// on its own; combination-only categories need `requires`). Codes V103-V112,
+// V200-V203 and V300-V304; see docs/rules.md.
+//
+// LintPack reads the pack only and may run on many threads at once for
+// different (or the same const) packs.
+#pragma once
+
+#include "rules/diagnostic.h"
+#include "rules/rule.h"
+
+namespace vigil::rules {
+
+// Appends one diagnostic per problem to *diags; never stops early. Meant to
+// run after LoadPack, even when loading reported errors: checks skip fields
+// the loader already reported as missing, so one mistake is not reported
+// twice.
+void LintPack(const Pack& pack, Diagnostics* diags);
+
+}  // namespace vigil::rules
