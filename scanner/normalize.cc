@@ -1,0 +1,849 @@
+// Normalizer implementation. docs/normalization.md states the rules; this
+// file is organised around them.
+//
+// Overview. The input is read left to right once. Each source character is
+// decoded into zero or more *units* (one output code point each, with the
+// source byte range it came from and a kind: letter, digit, symbol,
+// separator, apostrophe, '@'). Code points of planes 0 and 1 are decoded
+// through a table built once from utf8proc (NFKC + case fold + mark
+// stripping) and ICU (digit values); other planes call utf8proc directly.
+//
+// Units that are not separators gather into a *proto-word*. When a
+// separator ends it, the proto-word is resolved: apostrophes between
+// letters are dropped, leetspeak runs between letters decoded, and the
+// apostrophes and '@' left over become separators that split it into
+// words. Words go to the emitter, which
+//   - keeps runs of single-letter words joined by one separator (rule 7)
+//     until it knows whether to join them,
+//   - maps look-alike letters per word (rule 4),
+//   - writes the text and the offset map, one space per separator run.
+//
+// ASCII fast path: a word made only of ASCII letters (or only of digits)
+// followed by an ASCII separator needs none of the above except rule 7, so
+// the main loop finds it with a 256-entry class table and copies it
+// lower-cased straight into the output. Everything else takes the general
+// path from the start of its word.
+//
+// Buffers: the output arrays are grown, never shrunk, so a warm
+// NormalizedText costs no allocation; per-call scratch vectors are
+// thread_local for the same reason.
+#include "scanner/normalize.h"
+
+#include <unicode/uchar.h>
+#include <utf8proc.h>
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+namespace vigil::scanner {
+namespace {
+
+// ---------------------------------------------------------------------------
+// Unit kinds and the ASCII class table.
+
+enum Kind : uint8_t {
+  kRemoved = 0,  // produces nothing (invisible, combining mark)
+  kLetter,
+  kDigit,        // cp is always an ASCII digit
+  kSymbol,       // S* categories, private use, unassigned: kept
+  kOther,        // Nl, No left after decomposition: kept
+  kSeparator,
+  kApostrophe,   // dropped between letters, else a separator
+  kAt,           // '@': leetspeak 'a' between letters, else a separator
+};
+
+constexpr std::array<uint8_t, 128> MakeAsciiKind() {
+  std::array<uint8_t, 128> k{};
+  for (int c = 0; c < 128; ++c) k[c] = kSeparator;  // controls, space, P*
+  for (int c = 'a'; c <= 'z'; ++c) k[c] = kLetter;
+  for (int c = 'A'; c <= 'Z'; ++c) k[c] = kLetter;
+  for (int c = '0'; c <= '9'; ++c) k[c] = kDigit;
+  for (char c : {'$', '+', '<', '=', '>', '^', '`', '|', '~'}) k[static_cast<uint8_t>(c)] = kSymbol;
+  k['\''] = kApostrophe;
+  k['@'] = kAt;
+  return k;
+}
+constexpr std::array<uint8_t, 128> kAsciiKind = MakeAsciiKind();
+
+// Class of every byte for the main loop: the ASCII kind, or kHigh.
+constexpr uint8_t kHigh = 0xFF;
+constexpr std::array<uint8_t, 256> MakeByteClass() {
+  std::array<uint8_t, 256> k{};
+  for (int c = 0; c < 256; ++c) k[c] = c < 128 ? kAsciiKind[c] : kHigh;
+  return k;
+}
+constexpr std::array<uint8_t, 256> kByteClass = MakeByteClass();
+
+constexpr std::array<char, 256> MakeLower() {
+  std::array<char, 256> l{};
+  for (int c = 0; c < 256; ++c) {
+    l[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  return l;
+}
+constexpr std::array<char, 256> kLower = MakeLower();
+
+// Leetspeak decoding (rule 5); 0 = not a leetspeak character.
+char LeetLetter(uint32_t cp) {
+  switch (cp) {
+    case '0': return 'o';
+    case '1': return 'i';
+    case '3': return 'e';
+    case '4': return 'a';
+    case '5': return 's';
+    case '7': return 't';
+    case '@': return 'a';
+    case '$': return 's';
+    default: return 0;
+  }
+}
+
+// Latin letters that look like Cyrillic or Greek ones (rule 4), keyed by the
+// source code point after mark stripping and before case folding (Greek
+// capital ETA looks like H, its lower case like n).
+char LookalikeLetter(uint32_t cp) {
+  switch (cp) {
+    // Cyrillic capitals.
+    case 0x0410: return 'a';  case 0x0412: return 'b';  case 0x0415: return 'e';
+    case 0x041A: return 'k';  case 0x041C: return 'm';  case 0x041D: return 'h';
+    case 0x041E: return 'o';  case 0x0420: return 'p';  case 0x0421: return 'c';
+    case 0x0422: return 't';  case 0x0423: return 'y';  case 0x0425: return 'x';
+    case 0x042C: return 'b';  case 0x0406: return 'i';  case 0x0408: return 'j';
+    case 0x0405: return 's';  case 0x0500: return 'd';  case 0x04BA: return 'h';
+    case 0x051A: return 'q';  case 0x051C: return 'w';  case 0x04C0: return 'l';
+    case 0x04AE: return 'y';
+    // Cyrillic small letters.
+    case 0x0430: return 'a';  case 0x0432: return 'b';  case 0x0435: return 'e';
+    case 0x043A: return 'k';  case 0x043C: return 'm';  case 0x043D: return 'h';
+    case 0x043E: return 'o';  case 0x0440: return 'p';  case 0x0441: return 'c';
+    case 0x0442: return 't';  case 0x0443: return 'y';  case 0x0445: return 'x';
+    case 0x044C: return 'b';  case 0x0456: return 'i';  case 0x0458: return 'j';
+    case 0x0455: return 's';  case 0x0501: return 'd';  case 0x04BB: return 'h';
+    case 0x051B: return 'q';  case 0x051D: return 'w';  case 0x04CF: return 'l';
+    case 0x04AF: return 'y';
+    // Greek capitals.
+    case 0x0391: return 'a';  case 0x0392: return 'b';  case 0x0395: return 'e';
+    case 0x0396: return 'z';  case 0x0397: return 'h';  case 0x0399: return 'i';
+    case 0x039A: return 'k';  case 0x039C: return 'm';  case 0x039D: return 'n';
+    case 0x039F: return 'o';  case 0x03A1: return 'p';  case 0x03A4: return 't';
+    case 0x03A5: return 'y';  case 0x03A7: return 'x';  case 0x03F9: return 'c';
+    case 0x037F: return 'j';
+    // Greek small letters.
+    case 0x03B1: return 'a';  case 0x03B5: return 'e';  case 0x03B9: return 'i';
+    case 0x03BA: return 'k';  case 0x03BD: return 'v';  case 0x03BF: return 'o';
+    case 0x03C1: return 'p';  case 0x03C4: return 't';  case 0x03C5: return 'u';
+    case 0x03C7: return 'x';  case 0x03C9: return 'w';  case 0x03F2: return 'c';
+    case 0x03F3: return 'j';
+    default: return 0;
+  }
+}
+
+bool IsLatinLetter(uint32_t cp) {
+  return (cp >= 'a' && cp <= 'z') || (cp >= 0xC0 && cp < 0x250) || (cp >= 0x1E00 && cp < 0x1F00);
+}
+
+// Separators that may stand between spaced-out letters (rule 7).
+bool IsJoinSeparator(uint32_t cp) {
+  if (cp < 128) return cp == ' ' || cp == '.' || cp == '-' || cp == '_' || cp == '*';
+  if (cp == 0x00B7 || cp == 0x2022) return true;
+  const utf8proc_category_t cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+  return cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_PD;
+}
+
+// ---------------------------------------------------------------------------
+// Per-code-point decomposition.
+
+constexpr uint32_t kReplacement = 0xFFFD;
+constexpr int kMaxUnitsPerChar = 32;  // utf8proc's longest expansion is 18
+
+// Flags of a removed code point.
+constexpr uint8_t kFlagChanged = 1;  // output differs from the source character
+constexpr uint8_t kFlagQuiet = 2;    // removed without counting as decoding (VS15/VS16)
+constexpr uint8_t kFlagMark = 4;     // combining mark: extends the previous unit
+constexpr uint8_t kFlagZwj = 8;      // ZERO WIDTH JOINER: quiet after a symbol (emoji)
+
+inline uint32_t PackUnit(uint32_t cp, uint8_t kind) { return cp | (static_cast<uint32_t>(kind) << 24); }
+inline uint32_t UnitCp(uint32_t packed) { return packed & 0xFFFFFF; }
+inline uint8_t UnitKind(uint32_t packed) { return static_cast<uint8_t>(packed >> 24); }
+
+uint8_t KindOfDecomposed(uint32_t* cp) {
+  const uint32_t c = *cp;
+  if (c == '\'' || c == 0x2018 || c == 0x2019 || c == 0x02BC) return kApostrophe;
+  if (c == '@') return kAt;
+  if (c == kReplacement) return kSeparator;
+  switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+      return kLetter;
+    case UTF8PROC_CATEGORY_ND: {
+      const int32_t v = u_charDigitValue(static_cast<UChar32>(c));
+      if (v >= 0 && v <= 9) {
+        *cp = '0' + static_cast<uint32_t>(v);
+        return kDigit;
+      }
+      return kOther;
+    }
+    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+      return kOther;
+    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_CF:
+      return kRemoved;
+    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO: case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP: case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CS:
+      return kSeparator;
+    default:  // S*, Co, Cn
+      return kSymbol;
+  }
+}
+
+bool IsInvisible(uint32_t cp) {
+  if (cp >= 0xE0000 && cp <= 0xE0FFF) return true;  // tags, variation selectors supplement
+  if (cp >= 0xFE00 && cp <= 0xFE0F) return true;
+  const utf8proc_property_t* prop = utf8proc_get_property(static_cast<utf8proc_int32_t>(cp));
+  return prop->ignorable || prop->category == UTF8PROC_CATEGORY_CF;
+}
+
+// The decoding of one valid code point: up to kMaxUnitsPerChar packed units.
+struct Decomposition {
+  uint32_t units[kMaxUnitsPerChar];
+  int count = 0;
+  uint8_t lookalike = 0;
+  uint8_t flags = 0;
+};
+
+void Decompose(uint32_t cp, Decomposition* d) {
+  d->count = 0;
+  d->lookalike = 0;
+  d->flags = 0;
+  if (cp == kReplacement) {
+    d->units[d->count++] = PackUnit(cp, kSeparator);
+    return;
+  }
+  if (IsInvisible(cp)) {
+    if (cp == 0xFE0E || cp == 0xFE0F) d->flags |= kFlagQuiet;
+    if (cp == 0x200D) d->flags |= kFlagZwj;
+    return;
+  }
+  if (cp >= 0xAC00 && cp <= 0xD7A3) {  // Hangul syllables stay composed (NFKC)
+    d->units[d->count++] = PackUnit(cp, kLetter);
+    return;
+  }
+  const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
+  if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME) {
+    d->flags |= kFlagMark | kFlagChanged;
+    return;
+  }
+  utf8proc_int32_t buf[kMaxUnitsPerChar];
+  int boundclass = UTF8PROC_BOUNDCLASS_START;
+  constexpr auto kOptions = static_cast<utf8proc_option_t>(
+      UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK);
+  utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), buf,
+                                               kMaxUnitsPerChar, kOptions, &boundclass);
+  if (n < 0 || n > kMaxUnitsPerChar) {  // cannot happen for a valid code point; keep it
+    buf[0] = static_cast<utf8proc_int32_t>(cp);
+    n = 1;
+  }
+  for (utf8proc_ssize_t i = 0; i < n; ++i) {
+    uint32_t out = static_cast<uint32_t>(buf[i]);
+    const uint8_t kind = KindOfDecomposed(&out);
+    if (kind == kRemoved) continue;
+    d->units[d->count++] = PackUnit(out, kind);
+  }
+  if (!(d->count == 1 && UnitCp(d->units[0]) == cp)) d->flags |= kFlagChanged;
+  if (d->count == 1 && UnitKind(d->units[0]) == kLetter) {
+    // Look-alikes are judged on the letter before case folding.
+    utf8proc_int32_t base[kMaxUnitsPerChar];
+    int bc = UTF8PROC_BOUNDCLASS_START;
+    constexpr auto kBaseOptions = static_cast<utf8proc_option_t>(
+        UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_STRIPMARK);
+    const utf8proc_ssize_t m = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp), base,
+                                                       kMaxUnitsPerChar, kBaseOptions, &bc);
+    if (m == 1) d->lookalike = static_cast<uint8_t>(LookalikeLetter(static_cast<uint32_t>(base[0])));
+  }
+}
+
+// Planes 0 and 1 (everything in use except rare CJK and tags) decoded once.
+struct CpEntry {
+  uint32_t value;     // the unit when count == 1, else an index into pool
+  uint8_t count;      // units; 0 = removed
+  uint8_t lookalike;
+  uint8_t flags;
+  uint8_t pad;
+};
+
+class CodePointTable {
+ public:
+  static constexpr uint32_t kSize = 0x20000;
+
+  CodePointTable() : entries_(kSize) {
+    Decomposition d;
+    for (uint32_t cp = 0; cp < kSize; ++cp) {
+      if (cp >= 0xD800 && cp <= 0xDFFF) {  // never produced by the decoder
+        entries_[cp] = CpEntry{PackUnit(kReplacement, kSeparator), 1, 0, kFlagChanged, 0};
+        continue;
+      }
+      Decompose(cp, &d);
+      CpEntry& e = entries_[cp];
+      e.count = static_cast<uint8_t>(d.count);
+      e.lookalike = d.lookalike;
+      e.flags = d.flags;
+      e.pad = 0;
+      if (d.count == 1) {
+        e.value = d.units[0];
+      } else {
+        e.value = static_cast<uint32_t>(pool_.size());
+        pool_.insert(pool_.end(), d.units, d.units + d.count);
+      }
+    }
+  }
+  const CpEntry& Get(uint32_t cp) const { return entries_[cp]; }
+  const uint32_t* Pool(uint32_t index) const { return pool_.data() + index; }
+
+ private:
+  std::vector<CpEntry> entries_;
+  std::vector<uint32_t> pool_;
+};
+
+const CodePointTable& Table() {
+  static const CodePointTable table;
+  return table;
+}
+
+// Strict UTF-8 decoding of the character at s[0] (n >= 1 bytes available).
+// Returns its length; *cp is the code point, or kReplacement with *valid =
+// false for a maximal invalid subpart (Unicode 15, section 3.9, U+FFFD
+// substitution of maximal subparts).
+inline size_t DecodeUtf8(const uint8_t* s, size_t n, uint32_t* cp, bool* valid) {
+  const uint8_t b0 = s[0];
+  *valid = false;
+  *cp = kReplacement;
+  auto cont = [](uint8_t b) { return (b & 0xC0) == 0x80; };
+  if (b0 < 0x80) {
+    *cp = b0;
+    *valid = true;
+    return 1;
+  }
+  if (b0 < 0xC2) return 1;
+  if (b0 < 0xE0) {
+    if (n < 2 || !cont(s[1])) return 1;
+    *cp = ((b0 & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+    *valid = true;
+    return 2;
+  }
+  if (b0 < 0xF0) {
+    const uint8_t lo = b0 == 0xE0 ? 0xA0 : 0x80;
+    const uint8_t hi = b0 == 0xED ? 0x9F : 0xBF;
+    if (n < 2 || s[1] < lo || s[1] > hi) return 1;
+    if (n < 3 || !cont(s[2])) return 2;
+    *cp = ((b0 & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+    *valid = true;
+    return 3;
+  }
+  if (b0 < 0xF5) {
+    const uint8_t lo = b0 == 0xF0 ? 0x90 : 0x80;
+    const uint8_t hi = b0 == 0xF4 ? 0x8F : 0xBF;
+    if (n < 2 || s[1] < lo || s[1] > hi) return 1;
+    if (n < 3 || !cont(s[2])) return 2;
+    if (n < 4 || !cont(s[3])) return 3;
+    *cp = ((b0 & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) | (s[3] & 0x3Fu);
+    *valid = true;
+    return 4;
+  }
+  return 1;
+}
+
+// ---------------------------------------------------------------------------
+// The pass over one input.
+
+struct Unit {
+  uint32_t cp;
+  uint32_t begin;
+  uint32_t end;
+  uint8_t kind;
+  uint8_t lookalike;
+  bool changed;
+};
+
+// A run of separator units between two words.
+struct SepRun {
+  uint32_t begin = 0;
+  uint32_t end = 0;
+  uint32_t units = 0;
+  uint32_t cp = 0;  // the last separator's code point
+};
+
+// A single-letter (or single-digit) word and the separators before it.
+struct Token {
+  Unit unit;
+  SepRun sep_before;
+};
+
+struct Scratch {
+  std::vector<Unit> proto;   // the proto-word being read
+  std::vector<Unit> joined;  // a run of tokens being joined
+  std::vector<Token> run;    // current run of single-character words
+  std::vector<Token> held;   // a finished two-token run waiting for its neighbour
+};
+
+// Writes the text and the offset map. Capacity only grows.
+class Writer {
+ public:
+  explicit Writer(NormalizedText* out) : out_(out) {}
+
+  void Start(size_t hint) {
+    // Take whatever capacity is already there; resize within it is free of
+    // allocation (the value-initialisation is a memset).
+    const size_t want = std::max({hint, out_->text.capacity(), out_->src_begin.capacity(),
+                                  out_->src_end.capacity(), size_t{64}});
+    Resize(want);
+  }
+  void Reserve(size_t extra) {
+    if (len_ + extra > cap_) Resize(std::max(cap_ * 2, len_ + extra + 64));
+  }
+  void Put(char c, uint32_t b, uint32_t e) {
+    text_[len_] = c;
+    begin_[len_] = b;
+    end_[len_] = e;
+    ++len_;
+  }
+  void Skip(size_t n) { len_ += n; }  // after writing n entries through the pointers
+  size_t size() const { return len_; }
+  char* text() { return text_; }
+  uint32_t* begin() { return begin_; }
+  uint32_t* end() { return end_; }
+  void Finish() {
+    out_->text.resize(len_);
+    out_->src_begin.resize(len_);
+    out_->src_end.resize(len_);
+  }
+
+ private:
+  void Resize(size_t n) {
+    out_->text.resize(n);
+    out_->src_begin.resize(n);
+    out_->src_end.resize(n);
+    text_ = out_->text.data();
+    begin_ = out_->src_begin.data();
+    end_ = out_->src_end.data();
+    cap_ = n;
+  }
+  NormalizedText* out_;
+  char* text_ = nullptr;
+  uint32_t* begin_ = nullptr;
+  uint32_t* end_ = nullptr;
+  size_t len_ = 0;
+  size_t cap_ = 0;
+};
+
+class Pass {
+ public:
+  Pass(std::string_view raw, const Normalizer::Options& options, NormalizedText* out,
+       Scratch* scratch)
+      : s_(reinterpret_cast<const uint8_t*>(raw.data())),
+        n_(raw.size()),
+        options_(options),
+        out_(out),
+        w_(out),
+        table_(Table()),
+        sc_(*scratch) {}
+
+  void Run() {
+    out_->decoded = false;
+    sc_.proto.clear();
+    sc_.run.clear();
+    sc_.held.clear();
+    w_.Start(n_ + 16);
+    size_t p = 0;
+    while (p < n_) {
+      const uint8_t cls = kByteClass[s_[p]];
+      if (cls == kSeparator || cls == kApostrophe || cls == kAt) {
+        // An apostrophe or '@' at the start of a word has no letter before
+        // it, so it is a separator.
+        AddSeparator(static_cast<uint32_t>(p), static_cast<uint32_t>(p + 1), s_[p]);
+        ++p;
+        continue;
+      }
+      if (cls == kLetter || cls == kDigit) {
+        size_t q = p + 1;
+        while (q < n_ && kByteClass[s_[q]] == cls) ++q;
+        if (q == n_ || kByteClass[s_[q]] == kSeparator) {
+          if (q - p == 1) {
+            AddSingle(Unit{static_cast<uint8_t>(kLower[s_[p]]), static_cast<uint32_t>(p),
+                           static_cast<uint32_t>(p + 1), cls, 0, false});
+          } else {
+            AddPlainWord(p, q);
+          }
+          p = q;
+          continue;
+        }
+      }
+      p = GeneralWord(p);
+    }
+    EndRun(false);
+    w_.Finish();
+  }
+
+ private:
+  // -- Reading ---------------------------------------------------------------
+
+  // Reads from p (the start of a word, or a non-ASCII character) until the
+  // proto-word is closed by a separator; returns the position after it.
+  size_t GeneralWord(size_t p) {
+    std::vector<Unit>& proto = sc_.proto;
+    Decomposition dyn;
+    while (p < n_) {
+      const uint8_t b0 = s_[p];
+      const uint32_t begin = static_cast<uint32_t>(p);
+      if (b0 < 0x80) {
+        const uint8_t kind = kAsciiKind[b0];
+        ++p;
+        if (kind == kSeparator) {
+          FlushProto();
+          AddSeparator(begin, begin + 1, b0);
+          return p;
+        }
+        proto.push_back(Unit{static_cast<uint8_t>(kLower[b0]), begin, begin + 1, kind, 0, false});
+        continue;
+      }
+      uint32_t cp;
+      bool valid;
+      const size_t len = DecodeUtf8(s_ + p, n_ - p, &cp, &valid);
+      p += len;
+      const uint32_t end = static_cast<uint32_t>(p);
+      if (!valid) {
+        out_->decoded = true;
+        FlushProto();
+        AddSeparator(begin, end, kReplacement);
+        return p;
+      }
+      const uint32_t* units;
+      uint32_t single;
+      int count;
+      uint8_t lookalike;
+      uint8_t flags;
+      if (cp < CodePointTable::kSize) {
+        const CpEntry& e = table_.Get(cp);
+        count = e.count;
+        lookalike = e.lookalike;
+        flags = e.flags;
+        if (count == 1) {
+          single = e.value;
+          units = &single;
+        } else {
+          units = table_.Pool(e.value);
+        }
+      } else {
+        Decompose(cp, &dyn);
+        count = dyn.count;
+        lookalike = dyn.lookalike;
+        flags = dyn.flags;
+        units = dyn.units;
+      }
+      if (count == 0) {
+        RemoveCharacter(flags, end);
+        if (proto.empty()) return p;
+        continue;
+      }
+      const bool changed = (flags & kFlagChanged) != 0;
+      bool closed = false;
+      for (int i = 0; i < count; ++i) {
+        const uint8_t kind = UnitKind(units[i]);
+        const uint32_t ucp = UnitCp(units[i]);
+        if (kind == kSeparator) {
+          FlushProto();
+          AddSeparator(begin, end, ucp);
+          closed = true;
+        } else {
+          proto.push_back(Unit{ucp, begin, end, kind, count == 1 ? lookalike : uint8_t{0}, changed});
+          closed = false;
+        }
+      }
+      if (closed) return p;
+    }
+    FlushProto();
+    return p;
+  }
+
+  // A source character that produces no output.
+  void RemoveCharacter(uint8_t flags, uint32_t end) {
+    std::vector<Unit>& proto = sc_.proto;
+    bool quiet = (flags & kFlagQuiet) != 0;
+    if ((flags & kFlagZwj) && !proto.empty() && proto.back().kind == kSymbol) quiet = true;
+    if (!quiet) out_->decoded = true;
+    if ((flags & kFlagMark) && !proto.empty()) {
+      // A combining mark belongs to the character before it: widen that
+      // character's span (all units decoded from it) to cover the mark.
+      const uint32_t b = proto.back().begin;
+      for (size_t i = proto.size(); i > 0 && proto[i - 1].begin == b; --i) proto[i - 1].end = end;
+    }
+  }
+
+  // Resolves the proto-word: apostrophes, leetspeak, leftover '@' and
+  // apostrophes as separators; hands its words on.
+  void FlushProto() {
+    std::vector<Unit>& u = sc_.proto;
+    if (u.empty()) return;
+    const size_t n = u.size();
+    // Rule 6: an apostrophe between two letters is dropped.
+    bool dropped = false;
+    for (size_t i = 1; i + 1 < n; ++i) {
+      if (u[i].kind == kApostrophe && u[i - 1].kind == kLetter && u[i + 1].kind == kLetter) {
+        u[i].kind = kRemoved;
+        dropped = true;
+      }
+    }
+    if (dropped) {
+      out_->decoded = true;
+      u.erase(std::remove_if(u.begin(), u.end(), [](const Unit& x) { return x.kind == kRemoved; }),
+              u.end());
+    }
+    if (options_.decode_leetspeak) DecodeLeet(u.data(), u.size());
+    size_t start = 0;
+    for (size_t i = 0; i < u.size(); ++i) {
+      if (u[i].kind == kApostrophe || u[i].kind == kAt) {
+        AddWordUnits(u.data() + start, i - start);
+        AddSeparator(u[i].begin, u[i].end, u[i].cp);
+        start = i + 1;
+      }
+    }
+    AddWordUnits(u.data() + start, u.size() - start);
+    u.clear();
+  }
+
+  // Rule 5: one or two leetspeak characters between two letters.
+  static void DecodeLeet(Unit* u, size_t n) {
+    size_t i = 0;
+    while (i < n && u[i].kind != kLetter) ++i;
+    while (i < n) {
+      size_t j = i + 1;
+      while (j < n && u[j].kind != kLetter) ++j;
+      if (j >= n) return;
+      const size_t gap = j - i - 1;
+      if (gap >= 1 && gap <= 2) {
+        bool all = true;
+        for (size_t k = i + 1; k < j; ++k) all = all && LeetLetter(u[k].cp) != 0;
+        if (all) {
+          for (size_t k = i + 1; k < j; ++k) {
+            u[k].cp = static_cast<uint8_t>(LeetLetter(u[k].cp));
+            u[k].kind = kLetter;
+            u[k].lookalike = 0;
+            u[k].changed = true;
+          }
+        }
+      }
+      i = j;
+    }
+  }
+
+  // -- Words and runs of single letters (rule 7) ------------------------------
+
+  void AddSeparator(uint32_t begin, uint32_t end, uint32_t cp) {
+    if (sep_.units == 0) sep_.begin = begin;
+    sep_.end = end;
+    sep_.cp = cp;
+    ++sep_.units;
+  }
+
+  void AddWordUnits(Unit* u, size_t n) {
+    if (n == 0) return;
+    if (n == 1 && (u[0].kind == kLetter || u[0].kind == kDigit)) {
+      AddSingle(u[0]);
+      return;
+    }
+    EndRun(false);
+    EmitSpace(sep_);
+    sep_ = SepRun{};
+    MapLookalikes(u, n);
+    EmitUnits(u, n);
+  }
+
+  // An ASCII word of letters only, or digits only, at [p, q), q - p >= 2.
+  void AddPlainWord(size_t p, size_t q) {
+    EndRun(false);
+    EmitSpace(sep_);
+    sep_ = SepRun{};
+    const size_t len = q - p;
+    w_.Reserve(len);
+    char* t = w_.text() + w_.size();
+    uint32_t* b = w_.begin() + w_.size();
+    uint32_t* e = w_.end() + w_.size();
+    const uint8_t* s = s_ + p;
+    const uint32_t base = static_cast<uint32_t>(p);
+    for (size_t i = 0; i < len; ++i) {
+      t[i] = kLower[s[i]];
+      b[i] = base + static_cast<uint32_t>(i);
+      e[i] = base + static_cast<uint32_t>(i) + 1;
+    }
+    w_.Skip(len);
+  }
+
+  void AddSingle(const Unit& unit) {
+    std::vector<Token>& run = sc_.run;
+    const bool joinable = options_.join_spaced_letters && sep_.units == 1 && IsJoinSeparator(sep_.cp);
+    if (!run.empty() && joinable && (run.size() == 1 || sep_.cp == run_sep_cp_)) {
+      if (run.size() == 1) run_sep_cp_ = sep_.cp;
+      run.push_back(Token{unit, sep_});
+    } else {
+      EndRun(true);
+      run.push_back(Token{unit, sep_});
+    }
+    sep_ = SepRun{};
+  }
+
+  // The current run of single-character words is complete. adjacent_next:
+  // another run starts right after it (only separators between).
+  void EndRun(bool adjacent_next) {
+    std::vector<Token>& run = sc_.run;
+    std::vector<Token>& held = sc_.held;
+    if (!run.empty()) {
+      bool has_letter = false;
+      for (const Token& t : run) has_letter = has_letter || t.unit.kind == kLetter;
+      const size_t n = run.size();
+      if (n >= 3 && has_letter) {
+        if (!held.empty()) EmitJoined(held);
+        held.clear();
+        EmitJoined(run);
+        prev_run_joined_ = true;
+      } else if (n == 2 && has_letter) {
+        FlushHeld();
+        if (prev_run_joined_) {
+          EmitJoined(run);
+        } else if (adjacent_next) {
+          held.assign(run.begin(), run.end());
+        } else {
+          EmitSeparately(run);
+        }
+      } else {
+        FlushHeld();
+        EmitSeparately(run);
+        prev_run_joined_ = false;
+      }
+      run.clear();
+    }
+    if (!adjacent_next) {
+      FlushHeld();
+      prev_run_joined_ = false;
+    }
+  }
+
+  void FlushHeld() {
+    if (sc_.held.empty()) return;
+    EmitSeparately(sc_.held);
+    sc_.held.clear();
+  }
+
+  void EmitSeparately(std::vector<Token>& tokens) {
+    for (Token& t : tokens) {
+      EmitSpace(t.sep_before);
+      EmitUnits(&t.unit, 1);
+    }
+  }
+
+  void EmitJoined(const std::vector<Token>& tokens) {
+    std::vector<Unit>& j = sc_.joined;
+    j.clear();
+    for (const Token& t : tokens) j.push_back(t.unit);
+    out_->decoded = true;
+    EmitSpace(tokens.front().sep_before);
+    if (options_.decode_leetspeak) DecodeLeet(j.data(), j.size());
+    MapLookalikes(j.data(), j.size());
+    EmitUnits(j.data(), j.size());
+  }
+
+  // Rule 4, per word.
+  void MapLookalikes(Unit* u, size_t n) const {
+    if (!options_.map_confusables) return;
+    size_t latin = 0, look = 0, other = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (u[i].kind != kLetter) continue;
+      if (u[i].lookalike) {
+        ++look;
+      } else if (IsLatinLetter(u[i].cp)) {
+        ++latin;
+      } else {
+        ++other;
+      }
+    }
+    if (look == 0) return;
+    if (latin == 0 && (other > 0 || look < 2)) return;
+    for (size_t i = 0; i < n; ++i) {
+      if (u[i].kind == kLetter && u[i].lookalike) {
+        u[i].cp = u[i].lookalike;
+        u[i].lookalike = 0;
+        u[i].changed = true;
+      }
+    }
+  }
+
+  // -- Output ----------------------------------------------------------------
+
+  void EmitSpace(const SepRun& sep) {
+    if (sep.units == 0 || w_.size() == 0) return;
+    w_.Reserve(1);
+    w_.Put(' ', sep.begin, sep.end);
+  }
+
+  void EmitUnits(const Unit* u, size_t n) {
+    w_.Reserve(4 * n);
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t cp = u[i].cp;
+      const uint32_t b = u[i].begin;
+      const uint32_t e = u[i].end;
+      if (u[i].changed) out_->decoded = true;
+      if (cp < 0x80) {
+        w_.Put(static_cast<char>(cp), b, e);
+      } else if (cp < 0x800) {
+        w_.Put(static_cast<char>(0xC0 | (cp >> 6)), b, e);
+        w_.Put(static_cast<char>(0x80 | (cp & 0x3F)), b, e);
+      } else if (cp < 0x10000) {
+        w_.Put(static_cast<char>(0xE0 | (cp >> 12)), b, e);
+        w_.Put(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), b, e);
+        w_.Put(static_cast<char>(0x80 | (cp & 0x3F)), b, e);
+      } else {
+        w_.Put(static_cast<char>(0xF0 | (cp >> 18)), b, e);
+        w_.Put(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)), b, e);
+        w_.Put(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), b, e);
+        w_.Put(static_cast<char>(0x80 | (cp & 0x3F)), b, e);
+      }
+    }
+  }
+
+  const uint8_t* s_;
+  size_t n_;
+  const Normalizer::Options& options_;
+  NormalizedText* out_;
+  Writer w_;
+  const CodePointTable& table_;
+  Scratch& sc_;
+  SepRun sep_;
+  uint32_t run_sep_cp_ = 0;
+  bool prev_run_joined_ = false;
+};
+
+}  // namespace
+
+Normalizer::Normalizer() : Normalizer(Options{}) {}
+
+Normalizer::Normalizer(Options options) : options_(options) {
+  Table();  // build the code point table now rather than in the first scan
+}
+
+void Normalizer::Normalize(std::string_view raw, NormalizedText* out) const {
+  // Offsets are 32-bit: anything past 4 GiB - 1 bytes is not read.
+  constexpr size_t kMaxInput = std::numeric_limits<uint32_t>::max() - 1;
+  if (raw.size() > kMaxInput) raw = raw.substr(0, kMaxInput);
+  thread_local Scratch scratch;
+  Pass pass(raw, options_, out, &scratch);
+  pass.Run();
+}
+
+std::string Normalizer::NormalizeToString(std::string_view raw) const {
+  NormalizedText out;
+  Normalize(raw, &out);
+  return std::move(out.text);
+}
+
+}  // namespace vigil::scanner
