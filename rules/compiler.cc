@@ -310,7 +310,7 @@ Status DeserializeDatabase(std::string_view blob, HsDatabasePtr* out) {
 std::string EngineFingerprint() {
   hs_platform_info_t platform{};
   hs_populate_platform(&platform);
-  return fmt::format("hs-{};features={};tune={};format={}", HS_VERSION_STRING,
+  return fmt::format("hs-{};features={};tune={};format={}", hs_version(),
                      static_cast<unsigned long long>(platform.cpu_features), platform.tune, kFormatVersion);
 }
 
@@ -365,16 +365,23 @@ Result<std::shared_ptr<const CompiledRuleSet>> Compile(const Pack& pack, const C
     if (db && hs_database_size(db, &n) == HS_SUCCESS) bytes += n;
   }
   if (bytes > options.max_database_bytes) {
-    diags->Add({Severity::kError, "V400", {pack.directory, 0, 0}, "",
-                fmt::format("the pack compiles to {} MiB of Hyperscan databases, over the limit of {} MiB",
-                            bytes >> 20, options.max_database_bytes >> 20),
-                "remove or narrow the largest patterns (long bounded repeats, wide alternations)"});
+    Diagnostic d;
+    d.code = "V400";
+    d.location.file = pack.directory;
+    d.message = fmt::format("the pack compiles to {} MiB of Hyperscan databases, over the limit of {} MiB",
+                            bytes >> 20, options.max_database_bytes >> 20);
+    d.help = "remove or narrow the largest patterns (long bounded repeats, wide alternations)";
+    diags->Add(std::move(d));
     return Status::InvalidArgument("compiled pack too large");
   }
   if (seconds > options.max_compile_seconds) {
-    diags->Add({Severity::kWarning, "V401", {pack.directory, 0, 0}, "",
-                fmt::format("the pack took {:.1f} s to compile (limit {:.0f} s)", seconds, options.max_compile_seconds),
-                "narrow bounded repeats and large character classes; compiled sets are cached, but reloads wait"});
+    Diagnostic d;
+    d.severity = Severity::kWarning;
+    d.code = "V401";
+    d.location.file = pack.directory;
+    d.message = fmt::format("the pack took {:.1f} s to compile (limit {:.0f} s)", seconds, options.max_compile_seconds);
+    d.help = "narrow bounded repeats and large character classes; compiled sets are cached, but reloads wait";
+    diags->Add(std::move(d));
   }
   return std::shared_ptr<const CompiledRuleSet>(std::move(set));
 }

@@ -1,0 +1,197 @@
+#include "rules/compiler.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "rules/compiled_rule_set_impl.h"
+#include "rules/pack_loader.h"
+#include "rules/rule_set_cache.h"
+
+namespace {
+
+using vigil::rules::Pack;
+
+const char* kHeader = R"(name: t
+version: 2.0.0
+description: compiler tests
+threshold: 0.5
+categories:
+  - {id: youth, title: Youth, description: youth language}
+  - {id: recruitment, title: Recruitment, description: jobs}
+)";
+
+const char* kRules = R"(rules:
+  - id: youth.young
+    title: Young
+    description: youth
+    category: youth
+    weight: 0.3
+    evidence: supported
+    patterns: ['\byoung\b', '\byoung(?:er|est)\b']
+    unless:
+      window: 10
+      patterns: ['professionals']
+  - id: recruitment.visa
+    title: Visa
+    description: visa
+    category: recruitment
+    weight: 0.2
+    evidence: lore
+    patterns: ['visa paid']
+    requires: {rules: [recruitment.housing], categories: [youth], min: 1}
+  - id: recruitment.housing
+    title: Housing
+    description: housing
+    category: recruitment
+    weight: 0.2
+    evidence: lore
+    status: deprecated
+    patterns: ['housing']
+  - id: youth.raw
+    title: Raw
+    description: raw
+    category: youth
+    weight: 0.1
+    evidence: lore
+    match_on: raw
+    patterns: ['XOXO']
+)";
+
+Pack LoadTestPack(const std::string& rules = kRules) {
+  Pack pack;
+  vigil::rules::Diagnostics diags;
+  bool ok = vigil::rules::LoadPackFromFiles("mem", {{"pack.yaml", kHeader}, {"rules.yaml", rules}}, &pack, &diags);
+  INFO(diags.ToString());
+  REQUIRE(ok);
+  return pack;
+}
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() /
+           ("vigil-compiler-test-" + std::to_string(::getpid()) + "-" + std::to_string(rand()));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+}  // namespace
+
+TEST_CASE("compile builds rule metadata, requirements and databases", "[compiler]") {
+  Pack pack = LoadTestPack();
+  vigil::rules::Diagnostics diags;
+  auto set = vigil::rules::Compile(pack, {}, &diags);
+  INFO(diags.ToString());
+  REQUIRE(set.ok());
+  const auto& s = **set;
+  CHECK(s.pack_label() == "t@2.0.0");
+  // The deprecated rule is left out.
+  REQUIRE(s.rules().size() == 3);
+  CHECK(s.FindRule("recruitment.housing") == -1);
+  int visa = s.FindRule("recruitment.visa");
+  REQUIRE(visa >= 0);
+  // requires: the listed (deprecated, so absent) rule and every youth rule.
+  const auto& req = s.rules()[visa].requirement_rules;
+  CHECK(req.size() == 2);
+  CHECK(s.impl().normalized_db != nullptr);
+  CHECK(s.impl().raw_db != nullptr);
+  // 2 + 1 unless + 1 + 1 raw patterns.
+  CHECK(s.impl().patterns.size() == 5);
+  CHECK(s.impl().unless_of_rule[s.FindRule("youth.young")].size() == 1);
+}
+
+TEST_CASE("serialized rule sets round-trip and refuse damage", "[compiler]") {
+  Pack pack = LoadTestPack();
+  vigil::rules::Diagnostics diags;
+  auto set = vigil::rules::Compile(pack, {}, &diags);
+  REQUIRE(set.ok());
+  auto bytes = vigil::rules::SerializeRuleSet(**set);
+  REQUIRE(bytes.ok());
+  auto back = vigil::rules::DeserializeRuleSet(*bytes);
+  REQUIRE(back.ok());
+  CHECK((*back)->pack_label() == "t@2.0.0");
+  CHECK((*back)->rules().size() == 3);
+  CHECK((*back)->impl().patterns.size() == 5);
+  CHECK((*back)->rules()[0].patterns == (*set)->rules()[0].patterns);
+
+  SECTION("a flipped byte is caught by the checksum") {
+    std::string damaged = *bytes;
+    damaged[damaged.size() / 2] ^= 0x40;
+    auto r = vigil::rules::DeserializeRuleSet(damaged);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().IsCorruption());
+  }
+  SECTION("a truncated file is refused") {
+    auto r = vigil::rules::DeserializeRuleSet(std::string_view(*bytes).substr(0, bytes->size() - 100));
+    CHECK_FALSE(r.ok());
+  }
+  SECTION("a foreign file is refused") {
+    auto r = vigil::rules::DeserializeRuleSet("PK\x03\x04 not a rule set at all, a zip maybe");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("bad magic") != std::string::npos);
+  }
+}
+
+TEST_CASE("the cache stores, reuses and rebuilds untrustworthy entries", "[compiler][cache]") {
+  TempDir dir;
+  vigil::rules::RuleSetCache cache(dir.path.string());
+  Pack pack = LoadTestPack();
+  vigil::rules::Diagnostics diags;
+  vigil::rules::CacheOutcome outcome;
+
+  auto first = cache.GetOrCompile(pack, {}, &diags, &outcome);
+  REQUIRE(first.ok());
+  CHECK(outcome.kind == vigil::rules::CacheOutcome::Kind::kMiss);
+  REQUIRE(std::filesystem::exists(outcome.path));
+
+  auto second = cache.GetOrCompile(pack, {}, &diags, &outcome);
+  REQUIRE(second.ok());
+  CHECK(outcome.kind == vigil::rules::CacheOutcome::Kind::kHit);
+  CHECK((*second)->rules().size() == 3);
+
+  SECTION("a corrupt file is rebuilt") {
+    {
+      std::fstream f(outcome.path, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(40);
+      f.write("garbage!", 8);
+    }
+    auto third = cache.GetOrCompile(pack, {}, &diags, &outcome);
+    REQUIRE(third.ok());
+    CHECK(outcome.kind == vigil::rules::CacheOutcome::Kind::kRebuilt);
+    CHECK(outcome.reason.find("checksum") != std::string::npos);
+    cache.GetOrCompile(pack, {}, &diags, &outcome);
+    CHECK(outcome.kind == vigil::rules::CacheOutcome::Kind::kHit);
+  }
+  SECTION("a file holding another pack under this pack's name is rebuilt") {
+    Pack other = LoadTestPack(std::string(kRules) + "  - id: youth.extra\n    title: x\n    description: x\n"
+                                                    "    category: youth\n    weight: 0.1\n    evidence: lore\n"
+                                                    "    patterns: ['extra']\n");
+    auto compiled_other = cache.GetOrCompile(other, {}, &diags, &outcome);
+    REQUIRE(compiled_other.ok());
+    // Plant the other pack's compiled form under this pack's file name.
+    std::filesystem::copy_file(outcome.path, cache.PathFor(pack),
+                               std::filesystem::copy_options::overwrite_existing);
+    auto again = cache.GetOrCompile(pack, {}, &diags, &outcome);
+    REQUIRE(again.ok());
+    CHECK(outcome.kind == vigil::rules::CacheOutcome::Kind::kRebuilt);
+    CHECK((*again)->rules().size() == 3);
+  }
+}
+
+TEST_CASE("a pattern Hyperscan rejects is a located V200 diagnostic", "[compiler]") {
+  Pack pack = LoadTestPack();
+  pack.rules[0].patterns[1].regex = "(a)\\1";
+  vigil::rules::Diagnostics diags;
+  auto set = vigil::rules::Compile(pack, {}, &diags);
+  REQUIRE_FALSE(set.ok());
+  REQUIRE(diags.HasErrors());
+  CHECK(diags.items[0].rule_id == "youth.young");
+  CHECK(diags.items[0].location.line > 0);
+}
+
+TEST_CASE("engine fingerprint names the Hyperscan version", "[compiler]") {
+  CHECK(vigil::rules::EngineFingerprint().rfind("hs-", 0) == 0);
+}
