@@ -1,0 +1,72 @@
+#include "tools/rule_loading.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "rules/compiler.h"
+#include "rules/lint.h"
+#include "rules/pack_loader.h"
+#include "rules/rule_set_cache.h"
+
+namespace vigil::tools {
+
+namespace fs = std::filesystem;
+
+std::string DefaultPackPath() {
+  if (const char* env = std::getenv("VIGIL_DEFAULT_PACK"); env && *env) return env;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (const fs::path& candidate : {exe.parent_path() / "../../rules/packs/core",
+                                      exe.parent_path() / "../share/vigil/packs/core"}) {
+      if (fs::exists(candidate / "pack.yaml", ec)) return fs::weakly_canonical(candidate, ec).string();
+    }
+  }
+  return "rules/packs/core";
+}
+
+bool LoadAndLintPack(const std::string& dir, rules::Pack* pack, rules::Diagnostics* diags) {
+  bool loaded = rules::LoadPack(dir, pack, diags);
+  if (loaded) rules::LintPack(*pack, diags);
+  return !diags->HasErrors();
+}
+
+Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::string& path,
+                                                                  const RuleLoadOptions& options,
+                                                                  std::string* diagnostics) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return Status::NotFound(fmt::format("{}: no such pack folder or compiled file", path));
+  if (fs::is_regular_file(path, ec)) {
+    Result<std::string> bytes = rules::ReadFileToString(path);
+    if (!bytes.ok()) return bytes.status();
+    Result<std::shared_ptr<const rules::CompiledRuleSet>> set = rules::DeserializeRuleSet(*bytes);
+    if (!set.ok()) {
+      return Status::InvalidArgument(fmt::format("{}: {} (recompile it with `vigil rules compile`)", path,
+                                                 set.status().message()));
+    }
+    return set;
+  }
+  rules::Pack pack;
+  rules::Diagnostics diags;
+  if (!LoadAndLintPack(path, &pack, &diags)) {
+    if (diagnostics) *diagnostics = diags.ToString();
+    return Status::InvalidArgument(fmt::format("{}: the pack has {} error(s); run `vigil rules lint {}`", path,
+                                               diags.ErrorCount(), path));
+  }
+  std::string cache_dir = options.cache_dir == "<default>" ? rules::RuleSetCache::DefaultDirectory()
+                                                           : options.cache_dir;
+  rules::RuleSetCache cache(cache_dir);
+  rules::CacheOutcome outcome;
+  Result<std::shared_ptr<const rules::CompiledRuleSet>> set =
+      cache.GetOrCompile(pack, rules::CompileOptions{}, &diags, &outcome);
+  if (diagnostics) *diagnostics = diags.ToString();
+  if (!set.ok()) {
+    return Status::InvalidArgument(fmt::format("{}: the pack does not compile: {}", path, set.status().message()));
+  }
+  return set;
+}
+
+}  // namespace vigil::tools

@@ -1,0 +1,36 @@
+// Loading a rule set for a tool: a pack folder (YAML: loaded, linted,
+// compiled through the on-disk cache) or a compiled file written by
+// `vigil rules compile`. Shared by `vigil scan`, `vigil ingest`, vigild and
+// rescans so that every entry point refuses a broken pack the same way.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "rules/compiled_rule_set.h"
+#include "rules/diagnostic.h"
+#include "rules/rule.h"
+#include "rules/status.h"
+
+namespace vigil::tools {
+
+struct RuleLoadOptions {
+  std::string cache_dir = "<default>";  // "" disables the cache
+};
+
+// The default pack: $VIGIL_DEFAULT_PACK, else rules/packs/core next to the
+// binary's source tree (build/bin/../../rules/packs/core), else the
+// installed share/vigil/packs/core.
+std::string DefaultPackPath();
+
+// Loads `path` (a pack folder or a compiled .vrs file). On failure the
+// status says why and *diagnostics (when given) holds the pack's problems,
+// formatted for a person.
+Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::string& path,
+                                                                  const RuleLoadOptions& options,
+                                                                  std::string* diagnostics);
+
+// Loads and lints a pack folder (no compile). Returns false on errors.
+bool LoadAndLintPack(const std::string& dir, rules::Pack* pack, rules::Diagnostics* diags);
+
+}  // namespace vigil::tools
