@@ -38,17 +38,19 @@ size_t Diagnostics::ErrorCount() const {
 
 size_t Diagnostics::WarningCount() const { return items.size() - ErrorCount(); }
 
-std::string Diagnostics::ToString() const {
-  std::vector<const Diagnostic*> sorted;
-  sorted.reserve(items.size());
-  for (const Diagnostic& d : items) sorted.push_back(&d);
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic* a, const Diagnostic* b) {
-    return std::tie(a->location.file, a->location.line, a->location.column, a->code) <
-           std::tie(b->location.file, b->location.line, b->location.column, b->code);
+std::vector<Diagnostic> Diagnostics::Sorted() const {
+  std::vector<Diagnostic> sorted = items;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.location.file, a.location.line, a.location.column, a.code) <
+           std::tie(b.location.file, b.location.line, b.location.column, b.code);
   });
+  return sorted;
+}
+
+std::string Diagnostics::ToString() const {
   std::string out;
-  for (const Diagnostic* d : sorted) {
-    out += d->ToString();
+  for (const Diagnostic& d : Sorted()) {
+    out += d.ToString();
     out += '\n';
   }
   return out;

@@ -33,7 +33,9 @@ struct Diagnostics {
   size_t ErrorCount() const;
   size_t WarningCount() const;
   void Add(Diagnostic d) { items.push_back(std::move(d)); }
-  // Sorted by file, line, column, then code, one per line.
+  // The items sorted by file, line, column, then code (stable otherwise).
+  std::vector<Diagnostic> Sorted() const;
+  // Sorted() as text, one ToString() per line.
   std::string ToString() const;
 };
 

@@ -200,20 +200,6 @@ class Linter {
             "`window: 40`");
     }
 
-    if (rule.examples.size() < kMinExamples) {
-      Warning("V300", FieldLoc(fields, "examples", rule.location), id,
-              fmt::format("{} example{}; at least {} expected", rule.examples.size(),
-                          rule.examples.size() == 1 ? "" : "s", kMinExamples),
-              "add invented ad texts the rule must fire on under `examples:`; `vigil rules "
-              "test` checks them");
-    }
-    if (rule.negative_examples.size() < kMinExamples) {
-      Warning("V300", FieldLoc(fields, "negative_examples", rule.location), id,
-              fmt::format("{} negative example{}; at least {} expected",
-                          rule.negative_examples.size(),
-                          rule.negative_examples.size() == 1 ? "" : "s", kMinExamples),
-              "add near-miss texts the rule must not fire on under `negative_examples:`");
-    }
     if (rule.evidence == Evidence::kContested && fields.count("weight") && fields.count("evidence") &&
         rule.weight >= pack_.threshold) {
       Error("V301", FieldLoc(fields, "weight", rule.location), id,
@@ -229,8 +215,31 @@ class Linter {
                 "` is combination_only, but the rule has no `requires`",
             "add `requires:` naming the rules or categories that must also fire, e.g. "
             "`requires: {categories: [" +
-                (category_ids_.empty() ? category->id : OtherCategory(category->id)) +
+                OtherCategory(category->id) +
                 "], min: 1}`");
+    }
+    if (!id.empty()) LintQuality(rule);
+  }
+
+  // Warnings about how well a rule is documented and exemplified. Only for
+  // rules with an id: one without already has an error, and warnings about
+  // it would be noise.
+  void LintQuality(const Rule& rule) {
+    const std::string& id = rule.id;
+    const auto& fields = rule.field_locations;
+    if (rule.examples.size() < kMinExamples) {
+      Warning("V300", FieldLoc(fields, "examples", rule.location), id,
+              fmt::format("{} example{}; at least {} expected", rule.examples.size(),
+                          rule.examples.size() == 1 ? "" : "s", kMinExamples),
+              "add invented ad texts the rule must fire on under `examples:`; `vigil rules "
+              "test` checks them");
+    }
+    if (rule.negative_examples.size() < kMinExamples) {
+      Warning("V300", FieldLoc(fields, "negative_examples", rule.location), id,
+              fmt::format("{} negative example{}; at least {} expected",
+                          rule.negative_examples.size(),
+                          rule.negative_examples.size() == 1 ? "" : "s", kMinExamples),
+              "add near-miss texts the rule must not fire on under `negative_examples:`");
     }
     if (rule.references.empty()) {
       Warning("V303", FieldLoc(fields, "references", rule.location), id, "no references",

@@ -605,8 +605,8 @@ std::string SyntaxHelp(const std::string& message) {
     return "indent with spaces only; YAML does not allow tabs for indentation";
   }
   if (message.find("illegal map value") != std::string::npos) {
-    return "quote text that contains `: `, e.g. `title: \"Note: new\"`, and check that the line "
-           "is indented like its neighbours";
+    return "indent this line exactly like the other fields of its mapping (it may be one space "
+           "too deep), or quote text that contains `: `, e.g. `title: \"Note: new\"`";
   }
   if (message.find("end of") != std::string::npos) {
     return "close the quote or bracket that is still open, or check the indentation of the "
