@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <re2/re2.h>
 
+#include "rules/compiled_rule_set_impl.h"
 #include "rules/compiler.h"
 #include "rules/pattern_syntax.h"
 #include "rules/rule_set_cache.h"

@@ -17,6 +17,10 @@ namespace vigil::tools {
 // added to the `rules` subcommand.
 void AddRulesCommands(CLI::App* rules, int* exit_code);
 
+// `vigil rules test`, `vigil rules compile`, `vigil rules explain`
+// (tools/cmd_rules_run.cc), added to the `rules` subcommand.
+void AddRulesRunCommands(CLI::App* rules, int* exit_code);
+
 // `vigil scan` (tools/cmd_scan.cc), added to the top-level app.
 void AddScanCommand(CLI::App* app, int* exit_code);
 

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   CLI::App* rules = app.add_subcommand("rules", "Work with rule packs");
   rules->require_subcommand(1);
   vigil::tools::AddRulesCommands(rules, &exit_code);
+  vigil::tools::AddRulesRunCommands(rules, &exit_code);
+  vigil::tools::AddScanCommand(&app, &exit_code);
 
   try {
     app.parse(argc, argv);
