@@ -25,11 +25,16 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace vigil::scanner {
 namespace {
@@ -73,6 +78,49 @@ constexpr std::array<uint8_t, 256> MakeByteClass() {
   return table;
 }
 constexpr std::array<uint8_t, 256> kByteClass = MakeByteClass();
+
+// Bit masks of one 64-byte block: bit k is byte k. `alnum`: ASCII letters
+// and digits; `trigger`: alnum plus '@', '$' and 0xF0 (the lead byte of
+// the rose emoji).
+struct BlockMasks {
+  uint64_t alnum = 0;
+  uint64_t trigger = 0;
+};
+
+#if defined(__SSE2__)
+inline BlockMasks ClassifyBlock(const unsigned char* p) {
+  BlockMasks m;
+  const __m128i lower_bit = _mm_set1_epi8(0x20);
+  const __m128i a = _mm_set1_epi8('a'), zero = _mm_set1_epi8('0');
+  const __m128i max_alpha = _mm_set1_epi8(25), max_digit = _mm_set1_epi8(9);
+  const __m128i at = _mm_set1_epi8('@'), dollar = _mm_set1_epi8('$');
+  const __m128i lead4 = _mm_set1_epi8(static_cast<char>(0xF0));
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    const __m128i ta = _mm_sub_epi8(_mm_or_si128(v, lower_bit), a);
+    const __m128i td = _mm_sub_epi8(v, zero);
+    const __m128i alpha = _mm_cmpeq_epi8(_mm_min_epu8(ta, max_alpha), ta);
+    const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(td, max_digit), td);
+    const __m128i alnum = _mm_or_si128(alpha, digit);
+    const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, dollar)),
+                                         _mm_cmpeq_epi8(v, lead4));
+    m.alnum |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(alnum))) << (16 * k);
+    m.trigger |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_or_si128(alnum, special))))
+                 << (16 * k);
+  }
+  return m;
+}
+#else
+inline BlockMasks ClassifyBlock(const unsigned char* p) {
+  BlockMasks m;
+  for (int k = 0; k < 64; ++k) {
+    const uint8_t bits = kByteClass[p[k]];
+    m.alnum |= static_cast<uint64_t>((bits & (kAlpha | kDigit)) != 0) << k;
+    m.trigger |= static_cast<uint64_t>((bits & kTrigger) != 0) << k;
+  }
+  return m;
+}
+#endif
 
 inline char Lower(uint8_t c) { return static_cast<char>((c >= 'A' && c <= 'Z') ? c + 32 : c); }
 
@@ -240,18 +288,31 @@ class Lexicon {
         not_amount_(MakeSet(kNotAmountFollowers)),
         not_age_(MakeSet(kNotAgeFollowers)) {
     slots_.fill(-1);
+    for (auto& masks : prefix_) masks.fill(0);
     for (size_t i = 0; i < std::size(kCueWords); ++i) {
       const auto* w = reinterpret_cast<const unsigned char*>(kCueWords[i].word.data());
       const size_t len = kCueWords[i].word.size();
+      prefix_[len][w[0] - 'a'] |= len == 1 ? kAnySecond : 1u << (w[1] - 'a');
       size_t slot = Hash(Pack(w, len), len);
       while (slots_[slot] >= 0) slot = (slot + 1) % kSlots;
       slots_[slot] = static_cast<int16_t>(i);
     }
   }
 
+  // False when w[0, len) cannot be a cue word: most words fail on length
+  // and first two letters, before any hashing.
+  bool MayBeCue(const unsigned char* w, size_t len) const {
+    if (len == 0 || len > kMaxCueLength) return false;
+    const unsigned first = static_cast<unsigned>((w[0] | 0x20) - 'a');
+    if (first >= 26) return false;
+    if (len == 1) return (prefix_[1][first] & kAnySecond) != 0;
+    const unsigned second = static_cast<unsigned>((w[1] | 0x20) - 'a');
+    return second < 26 && (prefix_[len][first] & (1u << second)) != 0;
+  }
+
   // The cue word spelled by w[0, len) in any case, or nullptr.
   const CueWord* Find(const unsigned char* w, size_t len) const {
-    if (len == 0 || len > kMaxCueLength) return nullptr;
+    if (!MayBeCue(w, len)) return nullptr;
     const uint64_t packed = Pack(w, len);
     for (size_t slot = Hash(packed, len);; slot = (slot + 1) % kSlots) {
       const int16_t index = slots_[slot];
@@ -289,7 +350,10 @@ class Lexicon {
     return static_cast<size_t>(((packed + len) * 0x9E3779B97F4A7C15ull) >> 56);
   }
 
+  static constexpr uint32_t kAnySecond = 1u << 26;
   std::array<int16_t, kSlots> slots_{};
+  // prefix_[len][first letter]: bit per second letter of a cue word.
+  std::array<std::array<uint32_t, 26>, kMaxCueLength + 1> prefix_{};
   std::unordered_set<std::string_view> handle_stop_, local_stop_, domain_stop_, email_tlds_,
       url_tlds_, not_amount_, not_age_;
 };
@@ -321,7 +385,7 @@ class Scan {
   void Run() {
     size_t i = 0;
     while (i < n_) {
-      while (i < n_ && !(kByteClass[t_[i]] & kTrigger)) ++i;
+      i = NextTrigger(i);
       if (i >= n_) break;
       size_t next;
       const uint8_t c = t_[i];
@@ -332,8 +396,15 @@ class Scan {
       } else if (c == 0xF0) {
         next = RosesEnd(i) != i ? ParsePrice(i, "", i) : kNone;
       } else {
-        const size_t e = RunEnd(i, kAlnum);
-        next = (kByteClass[c] & kDigit) ? OnNumber(i, e) : OnWord(i, e);
+        const size_t e = AlnumEnd(i);
+        if (kByteClass[c] & kDigit) {
+          next = OnNumber(i, e);
+        } else if (C(e) == '.' || C(e) == ':' || lex_.MayBeCue(t_ + i, e - i)) {
+          // Most words are neither a host nor a cue word: they stop here.
+          next = OnWord(i, e);
+        } else {
+          next = e;
+        }
         if (next == kNone) next = e;
       }
       i = (next == kNone || next <= i) ? i + 1 : next;
@@ -343,6 +414,41 @@ class Scan {
   std::vector<Candidate>& candidates() { return cands_; }
 
  private:
+  // ----- block masks: the fast skip -----
+  void LoadBlock(size_t block) {
+    const size_t base = block * 64;
+    if (base + 64 <= n_) {
+      masks_ = ClassifyBlock(t_ + base);
+    } else {
+      unsigned char tail[64] = {};
+      std::memcpy(tail, t_ + base, n_ - base);
+      masks_ = ClassifyBlock(tail);
+    }
+    block_ = block;
+  }
+  // First position >= i holding an alnum byte, '@', '$' or 0xF0; n_ if none.
+  size_t NextTrigger(size_t i) {
+    while (i < n_) {
+      const size_t block = i >> 6;
+      if (block != block_) LoadBlock(block);
+      const uint64_t m = masks_.trigger >> (i & 63);
+      if (m != 0) return i + static_cast<size_t>(__builtin_ctzll(m));
+      i = (block + 1) << 6;
+    }
+    return n_;
+  }
+  // End of the alphanumeric run starting at i.
+  size_t AlnumEnd(size_t i) {
+    while (i < n_) {
+      const size_t block = i >> 6;
+      if (block != block_) LoadBlock(block);
+      const uint64_t m = ~masks_.alnum >> (i & 63);
+      if (m != 0) return std::min(n_, i + static_cast<size_t>(__builtin_ctzll(m)));
+      i = (block + 1) << 6;
+    }
+    return n_;
+  }
+
   // ----- byte access -----
   uint8_t C(size_t p) const { return p < n_ ? t_[p] : 0; }
   bool Is(size_t p, uint8_t bits) const { return p < n_ && (kByteClass[t_[p]] & bits); }
@@ -369,6 +475,16 @@ class Scan {
     for (size_t b; (b = BlankBefore(p)) != 0;) p -= b;
     return p;
   }
+  // Bytes of an invisible character at p (zero-width space, non-joiner,
+  // joiner, word joiner, BOM, soft hyphen), else 0.
+  size_t InvisibleAt(size_t p) const {
+    const uint8_t c = C(p);
+    if (c == 0xE2 && C(p + 1) == 0x80 && C(p + 2) >= 0x8B && C(p + 2) <= 0x8D) return 3;
+    if (c == 0xE2 && C(p + 1) == 0x81 && C(p + 2) == 0xA0) return 3;
+    if (c == 0xEF && C(p + 1) == 0xBB && C(p + 2) == 0xBF) return 3;
+    if (c == 0xC2 && C(p + 1) == 0xAD) return 2;
+    return 0;
+  }
   // En dash or em dash (E2 80 93 / E2 80 94) at p.
   bool LongDashAt(size_t p) const {
     return C(p) == 0xE2 && C(p + 1) == 0x80 && (C(p + 2) == 0x93 || C(p + 2) == 0x94);
@@ -380,6 +496,20 @@ class Scan {
     std::string out(e - s, '\0');
     for (size_t i = s; i < e; ++i) out[i - s] = Lower(t_[i]);
     return out;
+  }
+  // A lower-cased copy of a short word, on the stack; longer words read as
+  // "" (no cue word is that long).
+  struct ShortWord {
+    char buf[24];
+    size_t len = 0;
+    operator std::string_view() const { return std::string_view(buf, len); }  // NOLINT
+  };
+  ShortWord LowerWord(size_t s, size_t e) const {
+    ShortWord w;
+    if (e - s > sizeof(w.buf)) return w;
+    for (size_t i = s; i < e; ++i) w.buf[i - s] = Lower(t_[i]);
+    w.len = e - s;
+    return w;
   }
   // The alphabetic word at p (case-insensitive) equals `lower`, and ends at
   // a word boundary.
@@ -420,7 +550,8 @@ class Scan {
   }
 
   // ----- words -----
-  size_t OnWord(size_t s, size_t e) {
+  // The out-of-line handlers below keep Run's loop small.
+  [[gnu::noinline]] size_t OnWord(size_t s, size_t e) {
     const uint8_t next = C(e);
     if (next == '.' && Is(e + 1, kAlnum)) {
       const size_t end = TryUrl(s, s, "");
@@ -466,7 +597,7 @@ class Scan {
   // ----- emails -----
 
   // '@' at a: "name@example.com", or a spaced "name @ example . com".
-  size_t OnAtSign(size_t a) {
+  [[gnu::noinline]] size_t OnAtSign(size_t a) {
     if (a > 0 && Is(a - 1, kLocal) && Is(a + 1, kAlnum)) {
       const size_t end = TryPlainEmail(a);
       if (end != kNone) return end;
@@ -564,7 +695,7 @@ class Scan {
       const size_t le = RunEnd(p, kLabel);
       if (le - p > 63 || C(le - 1) == '-') break;
       labels[count++] = {p, le};
-      if (count >= 2 && AlphaEnd(p) == le && lex_.IsEmailTld(LowerCopy(p, le))) best = count;
+      if (count >= 2 && AlphaEnd(p) == le && lex_.IsEmailTld(LowerWord(p, le))) best = count;
       const size_t next = DotSeparator(le);
       if (next == kNone) break;
       p = next;
@@ -677,10 +808,11 @@ class Scan {
     size_t q = SkipBlanks(e);
     bool filler = false, explicit_sep = false, dash = false, at = false;
     // "kik me", "snap id", "my kik is": filler words before the handle.
-    for (int k = 0; k < 2 && cue.strength != Strength::kWeak; ++k) {
+    for (int k = 0; k < 2; ++k) {
       const size_t we = AlphaEnd(q);
       if (we == q || Is(we, kDigit)) break;
-      const std::string w = LowerCopy(q, we);
+      const ShortWord word = LowerWord(q, we);
+    const std::string_view w = word;
       if (w != "me" && w != "id" && w != "is" && w != "name" && w != "username" && w != "user" &&
           w != "handle" && w != "at") {
         break;
@@ -728,6 +860,7 @@ class Scan {
     bool ok = false;
     switch (cue.strength) {
       case Strength::kStrong:
+        // Fillers count as a cue only after a full platform name.
         ok = explicit_sep || at || dash || filler || handleish || my_or_add ||
              before == "follow" || before == "on";
         break;
@@ -757,6 +890,9 @@ class Scan {
       ++digits;
       ++q;
       if (digits >= 7) return false;
+      // "$3<ZWSP>00": an invisible character inside the number is skipped.
+      const size_t invisible = InvisibleAt(q);
+      if (invisible != 0 && Is(q + invisible, kDigit)) q += invisible;
     }
     if (digits == 0) return false;
     amt->int_digits = digits;
@@ -797,41 +933,59 @@ class Scan {
     return true;
   }
 
-  // Digits at p belong to a phone-like group (7+ digits joined by - . ( )
-  // or single spaces). *group_end receives the end of the group.
+  // Digits at p belong to a phone-like group: 7+ digits joined by short
+  // separators ("-", ".", "(", ")", a blank, or emoji and other non-ASCII
+  // bytes: "702 555 0147", "(702) 555-0147", "5🌹0🌹3..."). *group_end
+  // receives the end of the group.
   bool PhoneLike(size_t p, size_t* group_end) const {
-    static constexpr std::string_view kSeparators = "-.() ";
-    auto is_sep = [&](size_t i) {
-      return kSeparators.find(static_cast<char>(C(i))) != std::string_view::npos && C(i) != 0;
-    };
     size_t digits = 0;
     size_t l = p;
     while (l > 0 && digits < 16) {
       if (Is(l - 1, kDigit)) {
         --l;
         ++digits;
-      } else if (is_sep(l - 1) && l >= 2 &&
-                 (Is(l - 2, kDigit) || (is_sep(l - 2) && l >= 3 && Is(l - 3, kDigit) &&
-                                        C(l - 1) != C(l - 2)))) {
-        --l;
-      } else {
-        break;
+        continue;
       }
+      const size_t sep = PhoneSeparatorBefore(l);
+      if (sep == 0) break;
+      l -= sep;
     }
     size_t r = p;
     while (r < n_) {
       if (Is(r, kDigit)) {
         ++r;
         ++digits;
-      } else if (is_sep(r) && (Is(r + 1, kDigit) ||
-                               (is_sep(r + 1) && Is(r + 2, kDigit) && C(r) != C(r + 1)))) {
-        ++r;
-      } else {
-        break;
+        continue;
       }
+      const size_t sep = PhoneSeparatorAt(r);
+      if (sep == 0) break;
+      r += sep;
     }
     *group_end = r;
     return digits >= 7;
+  }
+
+  // A separator between phone digits: 1..8 bytes of "-.() " and non-ASCII
+  // bytes, at most two of them ASCII, with a digit right after (At) or right
+  // before (Before). Returns its length, or 0.
+  static bool IsPhoneSeparatorByte(uint8_t c) {
+    return c >= 0x80 || c == '-' || c == '.' || c == '(' || c == ')' || c == ' ';
+  }
+  size_t PhoneSeparatorAt(size_t p) const {
+    size_t len = 0, ascii = 0;
+    while (len < 8 && p + len < n_ && IsPhoneSeparatorByte(t_[p + len])) {
+      ascii += t_[p + len] < 0x80;
+      ++len;
+    }
+    return (len > 0 && ascii <= 2 && Is(p + len, kDigit)) ? len : 0;
+  }
+  size_t PhoneSeparatorBefore(size_t p) const {
+    size_t len = 0, ascii = 0;
+    while (len < 8 && len < p && IsPhoneSeparatorByte(t_[p - len - 1])) {
+      ascii += t_[p - len - 1] < 0x80;
+      ++len;
+    }
+    return (len > 0 && ascii <= 2 && len < p && Is(p - len - 1, kDigit)) ? len : 0;
   }
 
   // "yo", "y/o", "y.o.", "yrs", "years old", "-year-old" at p (after a
@@ -840,7 +994,8 @@ class Scan {
     size_t q = C(p) == '-' ? p + 1 : SkipBlanks(p);
     const size_t we = AlphaEnd(q);
     if (we == q || Is(we, kDigit)) return kNone;
-    const std::string w = LowerCopy(q, we);
+    const ShortWord word = LowerWord(q, we);
+    const std::string_view w = word;
     if (w == "yo") return we;
     if (w == "y") {
       if ((C(we) == '/' || C(we) == '.') && (C(we + 1) | 0x20) == 'o' && !Is(we + 2, kAlnum)) {
@@ -851,6 +1006,7 @@ class Scan {
     if (w == "yr" || w == "yrs" || w == "year" || w == "years") {
       const size_t o = C(we) == '-' ? we + 1 : SkipBlanks(we);
       if (WordIs(o, "old")) return o + 3;
+      if (WordIs(o, "young")) return o + 5;
       if (w == "year" || w == "years") return kNone;
       const size_t n = SkipBlanks(we);
       for (std::string_view x : {"exp", "experience", "experienced", "of", "in", "ago"}) {
@@ -870,7 +1026,7 @@ class Scan {
     if (Is(p, kAlnum)) return true;
     const size_t q = SkipBlanks(p);
     const size_t we = AlphaEnd(q);
-    return we > q && !Is(we, kDigit) && lex_.IsNotAgeFollower(LowerCopy(q, we));
+    return we > q && !Is(we, kDigit) && lex_.IsNotAgeFollower(LowerWord(q, we));
   }
 
   size_t OnAgeCue(size_t s, size_t cue_end, bool age_word) {
@@ -903,7 +1059,8 @@ class Scan {
     const size_t q = C(p) == '-' ? p + 1 : SkipBlanks(p);
     const size_t we = AlphaEnd(q);
     if (we == q || Is(we, kDigit)) return kNone;
-    const std::string w = LowerCopy(q, we);
+    const ShortWord word = LowerWord(q, we);
+    const std::string_view w = word;
     if (w == "h" || w == "hr" || w == "hrs" || w == "hour" || w == "hours") {
       if (n < 1 || n > 24) return kNone;
       *dur = n == 1 ? "hr" : std::to_string(n) + "hr";
@@ -929,7 +1086,8 @@ class Scan {
     }
     const size_t we = AlphaEnd(q);
     if (we == q || Is(we, kDigit)) return kNone;
-    const std::string w = LowerCopy(q, we);
+    const ShortWord word = LowerWord(q, we);
+    const std::string_view w = word;
     if (w == "hh" || w == "hhr") {
       *dur = "hh";
       return we;
@@ -1009,7 +1167,8 @@ class Scan {
     }
     const size_t we = AlphaEnd(q);
     if (we == q || Is(we, kDigit)) return r;
-    const std::string w = LowerCopy(q, we);
+    const ShortWord word = LowerWord(q, we);
+    const std::string_view w = word;
     if (w == "usd" || w == "dollars" || w == "dollar" || w == "bucks") {
       *unit = "usd";
     } else if (w == "roses" || w == "rose") {
@@ -1036,7 +1195,7 @@ class Scan {
   // "usd", "donation"), the amount, then optional unit and duration after.
   // pre_duration comes from a duration written before ("hh 120"). Emits
   // [span_start, end) and returns end, or kNone.
-  size_t ParsePrice(size_t p, std::string_view pre_duration, size_t span_start) {
+  [[gnu::noinline]] size_t ParsePrice(size_t p, std::string_view pre_duration, size_t span_start) {
     std::string unit;
     size_t q = p;
     if (C(q) == '$') {
@@ -1087,7 +1246,7 @@ class Scan {
       if (r == amt.end) {
         const size_t nq = SkipBlanks(r);
         const size_t we = AlphaEnd(nq);
-        if (we > nq && lex_.IsNotAmountFollower(LowerCopy(nq, we))) return kNone;
+        if (we > nq && lex_.IsNotAmountFollower(LowerWord(nq, we))) return kNone;
       }
       unit = "usd";
     }
@@ -1099,7 +1258,7 @@ class Scan {
   }
 
   // A run of digits [s, e): age, duration then price, or price.
-  size_t OnNumber(size_t s, size_t e) {
+  [[gnu::noinline]] size_t OnNumber(size_t s, size_t e) {
     Amount amt;
     size_t group_end;
     if (PhoneLike(s, &group_end)) return std::max(group_end, e);
@@ -1159,6 +1318,8 @@ class Scan {
   const Lexicon& lex_;
   const unsigned char* t_;
   size_t n_;
+  size_t block_ = kNone;  // block whose masks_ are loaded
+  BlockMasks masks_;
   std::vector<Candidate> cands_;
 };
 
@@ -1181,7 +1342,12 @@ void EntityExtractor::Extract(std::string_view text, std::vector<Entity>* out) c
   scan.Run();
   std::vector<Candidate>& cands = scan.candidates();
   const size_t first = out->size();
-  if (cands.size() <= 1) {
+  // Usually the candidates are already in order and disjoint.
+  bool disjoint = true;
+  for (size_t i = 1; i < cands.size() && disjoint; ++i) {
+    disjoint = cands[i - 1].entity.end <= cands[i].entity.start;
+  }
+  if (disjoint) {
     for (Candidate& c : cands) out->push_back(std::move(c.entity));
     return;
   }

@@ -206,6 +206,7 @@ TEST_CASE("handles: platform cues and separators", "[entity][handle]") {
       {"tg: lexi99", "telegram:lexi99", "tg: lexi99", "telegram"},
       {"kik me lexi99", "kik:lexi99", "kik me lexi99", "kik"},
       {"check my OF lexirose", "onlyfans:lexirose", "OF lexirose", "onlyfans"},
+      {"my OF is lexi_99", "onlyfans:lexi_99", "OF is lexi_99", "onlyfans"},
       {"kik—lexi99", "kik:lexi99", "kik—lexi99", "kik"},
       {"snap id: Candy.0147 xx", "snap:candy.0147", "snap id: Candy.0147", "snap"},
   };
@@ -264,6 +265,8 @@ TEST_CASE("prices: amounts with units and durations", "[entity][price]") {
       {"hr-200", "200", "hr-200", "usd/hr"},
       {"qv 80", "80", "qv 80", "usd/qv"},
       {"1hr $200", "200", "1hr $200", "usd/hr"},
+      // Regression: a zero-width space inside the amount gave "$3".
+      {"$3\u200b00 for an hour", "300", "$3\u200b00 for an hour", "usd/hr"},
   };
   for (const Row& row : rows) CheckPositive(EntityType::kPrice, row);
 }
@@ -298,6 +301,9 @@ TEST_CASE("prices: bare numbers, phones, ages and times are not prices", "[entit
       "hr 30 days",
       "$7025550147",
       "hh 702 555 0147",
+      // Regression: a phone with rose separators read as rose prices.
+      "Call 5🌹0🌹3🌹5🌹5🌹5🌹0🌹1🌹7🌹6.",
+      "7💕0💕2 555 0147 roses",
   };
   for (std::string_view text : rows) CheckNegative(EntityType::kPrice, text);
 }
@@ -324,6 +330,7 @@ TEST_CASE("ages: stated ages", "[entity][age]") {
       {"age is 30", "30", "age is 30", ""},
       {"22yrs old", "22", "22yrs old", ""},
       {"im 20 yo", "20", "im 20 yo", ""},
+      {"Im 19 years young", "19", "Im 19 years young", ""},
   };
   for (const Row& row : rows) CheckPositive(EntityType::kAge, row);
 }
