@@ -247,8 +247,11 @@ test('hostile ad text is shown as text and nothing in it runs', async () => {
   }
   // Hostile snippets in the queue, too.
   await page.goto(`${BASE}/#/leads?q=pwned&flagged=false`);
-  await page.waitForSelector('table.leads, .empty');
-  await page.waitForTimeout(300);
+  await page.waitForSelector('table.leads tr.lead');
+  const listed = await page.$$eval('tr.lead', (rows) => rows.map((r) => r.dataset.id));
+  for (const id of HOSTILE_IDS) assert.ok(listed.includes(id), `${id} in the queue with q=pwned`);
+  assert.ok(await page.isChecked('input[name=flagged]'));
+  await page.hover('td.snippet >> nth=0');
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.equal(await page.$$eval('td.snippet *', (els) => els.length), 0);
   assertClean(seen, 'hostile ads');

@@ -9,7 +9,7 @@ import { STATUSES, statusBadge, quickReview } from './review.js';
 import { exportDialog } from './export.js';
 import { categoryChip } from './categories.js';
 
-const FILTER_KEYS = ['status', 'category', 'min_score', 'since', 'until', 'city', 'q', 'order'];
+const FILTER_KEYS = ['status', 'category', 'min_score', 'since', 'until', 'city', 'q', 'order', 'flagged'];
 
 const state = {
   filters: { order: 'score' },
@@ -105,6 +105,7 @@ function filterForm(ctx) {
     h('label', null, 'To ', field('until', { type: 'date' })),
     h('label', null, 'City ', field('city', { type: 'text', placeholder: 'any', class: 'mid' })),
     h('label', null, 'Order ', order),
+    h('label', { class: 'inline' }, h('input', { type: 'checkbox', name: 'flagged', value: 'false', checked: f.flagged === 'false' }), ' also below threshold'),
     h('button', { type: 'submit', class: 'primary' }, 'Apply'),
     h('button', { type: 'button', onclick: () => ctx.navigate('#/leads') }, 'Clear'));
   form.addEventListener('submit', (ev) => {
@@ -114,7 +115,7 @@ function filterForm(ctx) {
     for (const key of FILTER_KEYS) patch[key] = String(data.get(key) || '').trim();
     applyFilters(ctx, patch);
   });
-  for (const sel of [status, category, order]) sel.addEventListener('change', () => form.requestSubmit());
+  for (const sel of [status, category, order, form.elements.flagged]) sel.addEventListener('change', () => form.requestSubmit());
   return form;
 }
 

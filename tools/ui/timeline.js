@@ -37,7 +37,7 @@ export function timelineChart(timeline) {
   const maxAds = Math.max(...points.map((p) => p.ads));
 
   const labelW = 130;
-  const colW = Math.max(6, Math.min(28, Math.floor(760 / days)));
+  const colW = Math.max(6, Math.min(64, Math.floor(900 / days)));
   const rowH = 34;
   const top = 14;
   const axisH = 36;
