@@ -73,7 +73,7 @@ echo "browser tests: ingested $reply"
 status=0
 (cd "$here" && VIGIL_URL="$base" VIGIL_TOKEN_ANA="$tok_ana" VIGIL_TOKEN_BEN="$tok_ben" \
   VIGIL_TOKEN_INGEST="$tok_ingest" VIGIL_SCREENSHOTS="$build/screenshots" \
-  node --test --test-concurrency=1 --test-reporter=spec ui.test.mjs) || status=$?
+  node --test --test-concurrency=1 --test-reporter=spec text.test.mjs ui.test.mjs) || status=$?
 if [[ $status -ne 0 ]]; then
   echo "browser tests: vigild log (tail):" >&2
   tail -n 40 "$work/vigild.log" >&2 || true
