@@ -148,7 +148,11 @@ function drawAd(root, ctx, id, data, draft) {
     h('header', { class: 'ad-head' },
       h('h2', null, `Ad ${id}`),
       h('div', { class: 'facts' },
-        h('span', { class: 'score-big', title: 'sum of indicator weights' }, `score ${formatScore(findings.score)}`),
+        h('span', { class: 'score-big', title: 'from the indicator weights' }, `score ${formatScore(findings.score)}`),
+        findings.network
+          ? h('span', { class: 'network', title: 'A phone in this ad was seen in several cities within a window; the score is the text score boosted by that linking signal. Linking is not proof of one advertiser.' },
+            `text ${formatScore(findings.base_score)} + network boost`)
+          : null,
         findings.flagged ? h('span', { class: 'flagged' }, 'flagged for review') : h('span', { class: 'muted' }, 'below threshold'),
         statusBadge(review.status),
         h('span', null, String(ad.city || 'no city')),

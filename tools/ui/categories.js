@@ -21,13 +21,21 @@ export function indexRules(rulesReply) {
   };
 }
 
+// Not a rule category: the store's linking signal (docs/scoring.md, "The
+// network signal"): a phone of the ad was seen in several cities.
+const NETWORK = { id: 'network', title: 'Network (phone in several cities)', color: '#34495e' };
+
+function lookup(rules, id) {
+  return rules.byCategory.get(id) || (id === NETWORK.id ? NETWORK : null);
+}
+
 export function categoryColor(rules, id) {
-  const c = rules.byCategory.get(id);
+  const c = lookup(rules, id);
   return safeColor(c && c.color);
 }
 
 export function categoryTitle(rules, id) {
-  const c = rules.byCategory.get(id);
+  const c = lookup(rules, id);
   return (c && c.title) || String(id);
 }
 

@@ -102,7 +102,10 @@ export function reviewForm({ adId, review, presetStatus, draft, onSaved, onReloa
 
 /** The 409 dialog: what the other person changed, what you tried, reload. */
 export function showConflict({ adId, mine, theirs, seenVersion, onReload }) {
-  const newer = ((theirs && theirs.history) || []).slice(-Math.max(1, (theirs?.version ?? 0) - seenVersion));
+  const history = (theirs && theirs.history) || [];
+  const newer = history.every((e) => typeof e.version === 'number')
+    ? history.filter((e) => e.version > seenVersion)
+    : history.slice(-Math.max(1, (theirs?.version ?? 0) - seenVersion));
   const body = h('div', { class: 'conflict' },
     h('p', null, `Someone else changed lead ${adId} after you opened it (you saw version ${seenVersion}, it is now version ${theirs?.version ?? '?'}). Your change was not saved, so nothing was overwritten.`),
     h('h3', null, 'Their change'),
