@@ -36,6 +36,10 @@
 #include <array>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace vigil::scanner {
 namespace {
 
@@ -83,6 +87,85 @@ constexpr std::array<char, 256> MakeLower() {
   return l;
 }
 constexpr std::array<char, 256> kLower = MakeLower();
+
+// Copies the word of ASCII letters (letters = true) or ASCII digits that
+// starts at s[p] to t, lower-cased, and its offsets p + i, p + i + 1 to b
+// and e; returns its length. Works 16 bytes at a time: reads up to 15 bytes
+// past the word (below `limit`) and writes up to 16 entries past it (the
+// caller reserved them; they are overwritten or dropped later). Returns
+// kNoWord when the word reaches within 16 bytes of `limit`.
+constexpr size_t kNoWord = std::numeric_limits<size_t>::max();
+
+#if defined(__SSE2__)
+// Vector constants, built once per FastAscii call so they stay in registers.
+struct WordCopyConstants {
+  __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  __m128i lower_bit = _mm_set1_epi8(0x20);
+  __m128i upper_first = _mm_set1_epi8(static_cast<char>('A' ^ 0x80));
+  __m128i upper_end = _mm_set1_epi8(static_cast<char>(('Z' + 1) ^ 0x80));
+  // [0] digits, [1] letters (after lower-casing): x - first, unsigned, is
+  // below count; a signed compare after flipping the top bit.
+  __m128i first[2] = {_mm_set1_epi8('0'), _mm_set1_epi8('a')};
+  __m128i count[2] = {_mm_set1_epi8(static_cast<char>(10 ^ 0x80)),
+                      _mm_set1_epi8(static_cast<char>(26 ^ 0x80))};
+  __m128i iota = _mm_setr_epi32(0, 1, 2, 3);
+  __m128i four = _mm_set1_epi32(4);
+  __m128i one = _mm_set1_epi32(1);
+  __m128i space = _mm_set1_epi8(' ');
+};
+#else
+struct WordCopyConstants {};
+#endif
+
+inline size_t CopyAsciiWord(const WordCopyConstants& k, const uint8_t* s, size_t p, size_t limit,
+                            bool letters, char* t, uint32_t* b, uint32_t* e) {
+#if defined(__SSE2__)
+  const __m128i first = k.first[letters];
+  const __m128i count = k.count[letters];
+  for (size_t i = 0; p + i + 16 <= limit; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + p + i));
+    const __m128i x = _mm_xor_si128(v, k.flip);
+    const __m128i upper = _mm_andnot_si128(_mm_cmplt_epi8(x, k.upper_first), _mm_cmplt_epi8(x, k.upper_end));
+    const __m128i lowered = _mm_or_si128(v, _mm_and_si128(upper, k.lower_bit));
+    // Lower-casing moves no byte into or out of '0'..'9'.
+    const __m128i in = _mm_cmplt_epi8(_mm_xor_si128(_mm_sub_epi8(lowered, first), k.flip), count);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(t + i), lowered);
+    __m128i off = _mm_add_epi32(_mm_set1_epi32(static_cast<int>(p + i)), k.iota);
+    for (int j = 0; j < 4; ++j) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(b + i + 4 * j), off);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(e + i + 4 * j), _mm_add_epi32(off, k.one));
+      off = _mm_add_epi32(off, k.four);
+    }
+    const unsigned outside = static_cast<unsigned>(_mm_movemask_epi8(in)) ^ 0xFFFFu;
+    if (outside != 0) return i + static_cast<size_t>(__builtin_ctz(outside));
+  }
+  return kNoWord;
+#else
+  const uint8_t kind = letters ? kLetter : kDigit;
+  size_t i = 0;
+  for (; p + i < limit && s[p + i] < 0x80 && kAsciiKind[s[p + i]] == kind; ++i) {
+    t[i] = kLower[s[p + i]];
+    b[i] = static_cast<uint32_t>(p + i);
+    e[i] = static_cast<uint32_t>(p + i + 1);
+  }
+  return p + i + 16 <= limit ? i : kNoWord;
+#endif
+}
+
+// What a proto-word contains, so that FlushProto skips the rules that
+// cannot apply.
+constexpr uint8_t kHasApostrophe = 1;  // also '@'
+constexpr uint8_t kHasLeet = 2;
+constexpr uint8_t kHasLookalike = 4;
+
+constexpr std::array<uint8_t, 128> MakeAsciiFeatures() {
+  std::array<uint8_t, 128> f{};
+  for (char c : {'0', '1', '3', '4', '5', '7', '$'}) f[static_cast<uint8_t>(c)] = kHasLeet;
+  f['@'] = kHasLeet | kHasApostrophe;
+  f['\''] = kHasApostrophe;
+  return f;
+}
+constexpr std::array<uint8_t, 128> kAsciiFeatures = MakeAsciiFeatures();
 
 // Leetspeak decoding (rule 5); 0 = not a leetspeak character.
 char LeetLetter(uint32_t cp) {
@@ -144,8 +227,15 @@ bool IsLatinLetter(uint32_t cp) {
 }
 
 // Separators that may stand between spaced-out letters (rule 7).
+constexpr std::array<bool, 256> MakeAsciiJoinSeparator() {
+  std::array<bool, 256> j{};
+  for (char c : {' ', '.', '-', '_', '*'}) j[static_cast<uint8_t>(c)] = true;
+  return j;
+}
+constexpr std::array<bool, 256> kAsciiJoinSeparator = MakeAsciiJoinSeparator();
+
 bool IsJoinSeparator(uint32_t cp) {
-  if (cp < 128) return cp == ' ' || cp == '.' || cp == '-' || cp == '_' || cp == '*';
+  if (cp < 128) return kAsciiJoinSeparator[cp];
   if (cp == 0x00B7 || cp == 0x2022) return true;
   const utf8proc_category_t cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
   return cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_PD;
@@ -393,13 +483,9 @@ class Writer {
  public:
   explicit Writer(NormalizedText* out) : out_(out) {}
 
-  void Start(size_t hint) {
-    // Take whatever capacity is already there; resize within it is free of
-    // allocation (the value-initialisation is a memset).
-    const size_t want = std::max({hint, out_->text.capacity(), out_->src_begin.capacity(),
-                                  out_->src_end.capacity(), size_t{64}});
-    Resize(want);
-  }
+  // Sizes the arrays for a first guess of the output; within their
+  // capacity this allocates nothing (the value-initialisation is a memset).
+  void Start(size_t hint) { Resize(std::max(hint, size_t{64})); }
   void Reserve(size_t extra) {
     if (len_ + extra > cap_) Resize(std::max(cap_ * 2, len_ + extra + 64));
   }
@@ -410,6 +496,7 @@ class Writer {
     ++len_;
   }
   void Skip(size_t n) { len_ += n; }  // after writing n entries through the pointers
+  void SetSize(size_t n) { len_ = n; }  // n <= capacity, entries below n written
   size_t size() const { return len_; }
   char* text() { return text_; }
   uint32_t* begin() { return begin_; }
@@ -458,6 +545,14 @@ class Pass {
     w_.Start(n_ + 16);
     size_t p = 0;
     while (p < n_) {
+      if (!options_.ascii_fast_path) {
+        p = GeneralWord(p);
+        continue;
+      }
+      if (sc_.run.empty() && sc_.held.empty()) {
+        p = FastAscii(p);
+        if (p >= n_) break;
+      }
       const uint8_t cls = kByteClass[s_[p]];
       if (cls == kSeparator || cls == kApostrophe || cls == kAt) {
         // An apostrophe or '@' at the start of a word has no letter before
@@ -489,6 +584,165 @@ class Pass {
  private:
   // -- Reading ---------------------------------------------------------------
 
+  // The fast path: words of ASCII letters only or digits only (two or more)
+  // followed by ASCII separators, with no run of single letters pending.
+  // Returns the position of the first word it leaves to the general loop
+  // (or n_); sep_ then holds the separators before that word, exactly as
+  // the general loop would have it.
+  // Not inlined into Run: on its own it keeps its state in registers.
+  __attribute__((noinline)) size_t FastAscii(size_t p) {
+    const uint8_t* const s = s_;
+    const size_t n = n_;
+    // Word copies read 16 bytes at a time; the checks after a word read up
+    // to 16 bytes past it. All stay below n when a word starts before
+    // n - 32 and ends before n - 16.
+    if (p + 32 > n) return p;
+    const size_t safe_end = n - 32;
+    w_.Reserve(n - p + 32);
+    char* const t = w_.text();
+    uint32_t* const b = w_.begin();
+    uint32_t* const e = w_.end();
+    const size_t o_start = w_.size();
+    size_t o = o_start;
+    // The separators before the next word. In the loop they are always
+    // ASCII bytes [sep_begin, sep_end), so only the span is tracked.
+    uint32_t sep_begin = sep_.begin;
+    uint32_t sep_end = sep_.end;
+    // 1 when the next word needs a space before it: after the first word
+    // this is always so, a separator run having ended every word.
+    size_t space = sep_.units != 0 && o != 0;
+    const WordCopyConstants k;
+    while (p < safe_end) {
+      const uint8_t cls = kByteClass[s[p]];
+#if defined(__SSE2__)
+      if (cls == kLetter) {
+        // Several words at once: a 16-byte block of lower-case-able letters
+        // and single spaces, cut after its last complete plain word.
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + p));
+        const __m128i x = _mm_xor_si128(v, k.flip);
+        const __m128i upper =
+            _mm_andnot_si128(_mm_cmplt_epi8(x, k.upper_first), _mm_cmplt_epi8(x, k.upper_end));
+        const __m128i lowered = _mm_or_si128(v, _mm_and_si128(upper, k.lower_bit));
+        const __m128i letter =
+            _mm_cmplt_epi8(_mm_xor_si128(_mm_sub_epi8(lowered, k.first[1]), k.flip), k.count[1]);
+        const uint32_t L = static_cast<uint32_t>(_mm_movemask_epi8(letter));
+        const uint32_t S = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, k.space)));
+        // Bit 16: the byte after the block. s[p - 1] is never a letter.
+        const uint32_t Lx = L | (static_cast<uint32_t>(kByteClass[s[p + 16]] == kLetter) << 16);
+        const uint32_t bad = ((~(L | S)) |                   // neither letter nor space
+                              (S & ~(L << 1)) |              // space without a letter before
+                              (S & ~(Lx >> 1)) |             // space without a letter after
+                              (L & ~(L << 1) & ~(Lx >> 1)))  // one-letter word
+                             & 0xFFFFu;
+        const uint32_t first_bad = bad ? static_cast<uint32_t>(__builtin_ctz(bad)) : 16;
+        size_t take;       // bytes of the block consumed
+        bool ends_in_run;  // true: a separator run starts at p + take
+        if (first_bad != 16 && first_bad != 0 && ((L >> (first_bad - 1)) & 1) &&
+            kByteClass[s[p + first_bad]] == kSeparator) {
+          take = first_bad;  // complete words, then other separators
+          ends_in_run = true;
+        } else {
+          // Up to the last single space before anything doubtful; the word
+          // after it is read again on the next round.
+          const uint32_t spaces = S & ((1u << first_bad) - 1);
+          take = spaces ? 32 - static_cast<size_t>(__builtin_clz(spaces)) : 0;
+          ends_in_run = false;
+        }
+        if (take != 0) {
+          if (space) {
+            t[o] = ' ';
+            b[o] = sep_begin;
+            e[o] = sep_end;
+          }
+          o += space;
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(t + o), lowered);
+          __m128i off = _mm_add_epi32(_mm_set1_epi32(static_cast<int>(p)), k.iota);
+          for (int j = 0; j < 4; ++j) {
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(b + o + 4 * j), off);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(e + o + 4 * j), _mm_add_epi32(off, k.one));
+            off = _mm_add_epi32(off, k.four);
+          }
+          space = 1;
+          if (ends_in_run) {
+            o += take;
+            const size_t q = p + take;
+            size_t r = q + 1;
+            while (r < n && kByteClass[s[r]] == kSeparator) ++r;
+            sep_begin = static_cast<uint32_t>(q);
+            sep_end = static_cast<uint32_t>(r);
+            p = r;
+          } else {
+            // The block's last space stays pending like any separator run.
+            o += take - 1;
+            p += take;
+            sep_begin = static_cast<uint32_t>(p - 1);
+            sep_end = static_cast<uint32_t>(p);
+          }
+          continue;
+        }
+      }
+#endif
+      size_t len;
+      if (cls == kLetter || cls == kDigit) {
+        // Copied speculatively after the space; dropped below if the word
+        // turns out to need the general loop.
+        len = CopyAsciiWord(k, s, p, n - 16, cls == kLetter, t + o + space, b + o + space,
+                            e + o + space);
+        if (len == kNoWord) break;
+      } else if (cls == kSymbol) {
+        // Symbols alone ("+", "~") take part in no rule.
+        len = 1;
+        while (kByteClass[s[p + len]] == kSymbol) ++len;
+        if (p + len >= n - 16) break;
+        for (size_t i = 0; i < len; ++i) {
+          t[o + space + i] = static_cast<char>(s[p + i]);
+          b[o + space + i] = static_cast<uint32_t>(p + i);
+          e[o + space + i] = static_cast<uint32_t>(p + i + 1);
+        }
+      } else {
+        break;
+      }
+      const size_t q = p + len;
+      if (kByteClass[s[q]] != kSeparator) break;
+      if (len == 1 && cls != kSymbol) {
+        // A one-character word is a word like any other unless the next
+        // word may be one too, one joinable separator away (rule 7). That
+        // needs the general loop.
+        const uint8_t c1 = kByteClass[s[q + 1]];
+        const uint8_t c2 = kByteClass[s[q + 2]];
+        if (kAsciiJoinSeparator[s[q]] && c1 != kSeparator &&
+            !((c1 == kLetter || c1 == kDigit) && (c2 == kLetter || c2 == kDigit))) {
+          break;
+        }
+      }
+      if (space) {
+        t[o] = ' ';
+        b[o] = sep_begin;
+        e[o] = sep_end;
+      }
+      o += space + len;
+      space = 1;
+      // The separator run: its first three bytes without branching (runs
+      // are one to three bytes long, unpredictably), then a loop.
+      const size_t c1 = kByteClass[s[q + 1]] == kSeparator;
+      const size_t c2 = c1 & (kByteClass[s[q + 2]] == kSeparator);
+      const size_t c3 = c2 & (kByteClass[s[q + 3]] == kSeparator);
+      size_t r = q + 1 + c1 + c2 + c3;
+      if (c3) {
+        while (r < n && kByteClass[s[r]] == kSeparator) ++r;
+      }
+      sep_begin = static_cast<uint32_t>(q);
+      sep_end = static_cast<uint32_t>(r);
+      p = r;
+    }
+    if (o != o_start) {
+      prev_run_joined_ = false;
+      sep_ = SepRun{sep_begin, sep_end, sep_end - sep_begin, s[sep_end - 1]};
+    }
+    w_.SetSize(o);
+    return p;
+  }
+
   // Reads from p (the start of a word, or a non-ASCII character) until the
   // proto-word is closed by a separator; returns the position after it.
   size_t GeneralWord(size_t p) {
@@ -506,6 +760,7 @@ class Pass {
           return p;
         }
         proto.push_back(Unit{static_cast<uint8_t>(kLower[b0]), begin, begin + 1, kind, 0, false});
+        proto_features_ |= kAsciiFeatures[b0];
         continue;
       }
       uint32_t cp;
@@ -548,6 +803,7 @@ class Pass {
         continue;
       }
       const bool changed = (flags & kFlagChanged) != 0;
+      if (lookalike) proto_features_ |= kHasLookalike;
       bool closed = false;
       for (int i = 0; i < count; ++i) {
         const uint8_t kind = UnitKind(units[i]);
@@ -558,6 +814,11 @@ class Pass {
           closed = true;
         } else {
           proto.push_back(Unit{ucp, begin, end, kind, count == 1 ? lookalike : uint8_t{0}, changed});
+          if (ucp < 128) {
+            proto_features_ |= kAsciiFeatures[ucp];
+          } else if (kind == kApostrophe) {
+            proto_features_ |= kHasApostrophe;
+          }
           closed = false;
         }
       }
@@ -573,9 +834,12 @@ class Pass {
     bool quiet = (flags & kFlagQuiet) != 0;
     if ((flags & kFlagZwj) && !proto.empty() && proto.back().kind == kSymbol) quiet = true;
     if (!quiet) out_->decoded = true;
-    if ((flags & kFlagMark) && !proto.empty()) {
+    if ((flags & kFlagMark) && !proto.empty() && proto.back().kind != kApostrophe &&
+        proto.back().kind != kAt) {
       // A combining mark belongs to the character before it: widen that
       // character's span (all units decoded from it) to cover the mark.
+      // Not a separator's, nor an apostrophe's or '@' (which may become
+      // separators): marks after separators are dropped.
       const uint32_t b = proto.back().begin;
       for (size_t i = proto.size(); i > 0 && proto[i - 1].begin == b; --i) proto[i - 1].end = end;
     }
@@ -586,27 +850,34 @@ class Pass {
   void FlushProto() {
     std::vector<Unit>& u = sc_.proto;
     if (u.empty()) return;
-    const size_t n = u.size();
-    // Rule 6: an apostrophe between two letters is dropped.
-    bool dropped = false;
-    for (size_t i = 1; i + 1 < n; ++i) {
-      if (u[i].kind == kApostrophe && u[i - 1].kind == kLetter && u[i + 1].kind == kLetter) {
-        u[i].kind = kRemoved;
-        dropped = true;
+    const uint8_t features = proto_features_;
+    proto_features_ = 0;
+    lookalikes_ = (features & kHasLookalike) != 0;
+    if (features & kHasApostrophe) {
+      // Rule 6: an apostrophe between two letters is dropped.
+      const size_t n = u.size();
+      bool dropped = false;
+      for (size_t i = 1; i + 1 < n; ++i) {
+        if (u[i].kind == kApostrophe && u[i - 1].kind == kLetter && u[i + 1].kind == kLetter) {
+          u[i].kind = kRemoved;
+          dropped = true;
+        }
+      }
+      if (dropped) {
+        out_->decoded = true;
+        u.erase(std::remove_if(u.begin(), u.end(), [](const Unit& x) { return x.kind == kRemoved; }),
+                u.end());
       }
     }
-    if (dropped) {
-      out_->decoded = true;
-      u.erase(std::remove_if(u.begin(), u.end(), [](const Unit& x) { return x.kind == kRemoved; }),
-              u.end());
-    }
-    if (options_.decode_leetspeak) DecodeLeet(u.data(), u.size());
+    if ((features & kHasLeet) && options_.decode_leetspeak) DecodeLeet(u.data(), u.size());
     size_t start = 0;
-    for (size_t i = 0; i < u.size(); ++i) {
-      if (u[i].kind == kApostrophe || u[i].kind == kAt) {
-        AddWordUnits(u.data() + start, i - start);
-        AddSeparator(u[i].begin, u[i].end, u[i].cp);
-        start = i + 1;
+    if (features & kHasApostrophe) {
+      for (size_t i = 0; i < u.size(); ++i) {
+        if (u[i].kind == kApostrophe || u[i].kind == kAt) {
+          AddWordUnits(u.data() + start, i - start);
+          AddSeparator(u[i].begin, u[i].end, u[i].cp);
+          start = i + 1;
+        }
       }
     }
     AddWordUnits(u.data() + start, u.size() - start);
@@ -656,7 +927,7 @@ class Pass {
     EndRun(false);
     EmitSpace(sep_);
     sep_ = SepRun{};
-    MapLookalikes(u, n);
+    if (lookalikes_) MapLookalikes(u, n);
     EmitUnits(u, n);
   }
 
@@ -819,6 +1090,8 @@ class Pass {
   const CodePointTable& table_;
   Scratch& sc_;
   SepRun sep_;
+  uint8_t proto_features_ = 0;  // kHas* bits of the proto-word being read
+  bool lookalikes_ = false;     // the proto-word being flushed has look-alikes
   uint32_t run_sep_cp_ = 0;
   bool prev_run_joined_ = false;
 };

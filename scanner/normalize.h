@@ -50,6 +50,9 @@ class Normalizer {
     bool map_confusables = true;     // Cyrillic/Greek look-alikes -> Latin
     bool decode_leetspeak = true;    // digits and symbols inside words
     bool join_spaced_letters = true; // "n e w", "n.e.w" -> "new"
+    // false: every character takes the general path, none the ASCII fast
+    // path. The output is the same either way; tests compare the two.
+    bool ascii_fast_path = true;
   };
 
   Normalizer();

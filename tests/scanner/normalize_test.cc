@@ -290,9 +290,9 @@ const std::vector<std::string>& Pieces() {
   return pieces;
 }
 
-std::string RandomString(std::mt19937& rng) {
+std::string RandomString(std::mt19937& rng, size_t max_pieces = 24) {
   const auto& pieces = Pieces();
-  std::uniform_int_distribution<size_t> count(0, 24);
+  std::uniform_int_distribution<size_t> count(0, max_pieces);
   std::uniform_int_distribution<size_t> pick(0, pieces.size() - 1);
   std::string s;
   for (size_t i = count(rng); i > 0; --i) s += pieces[pick(rng)];
@@ -326,7 +326,7 @@ TEST_CASE("offset map invariants on random strings", "[normalize]") {
   const Normalizer plain(plain_options);
   NormalizedText out;
   for (int iteration = 0; iteration < 10000; ++iteration) {
-    const std::string raw = RandomString(rng);
+    const std::string raw = RandomString(rng, iteration % 10 == 0 ? 200 : 24);
     normalizer.Normalize(raw, &out);
     const std::string& t = out.text;
     INFO("iteration " << iteration);
@@ -387,6 +387,53 @@ TEST_CASE("idempotence on random strings", "[normalize]") {
     CHECK(without_join.NormalizeToString(once) == once);
     const std::string joined = normalizer.NormalizeToString(raw);
     if (!HasSingleCharacterRun(joined)) CHECK(normalizer.NormalizeToString(joined) == joined);
+  }
+}
+
+// The ASCII fast path is an optimisation only: with it switched off, every
+// character takes the general path, and the results must be identical.
+// Mostly-ASCII ad-like text exercises the fast path's word and block copies.
+std::string RandomAdText(std::mt19937& rng) {
+  static const std::vector<std::string> words = {
+      "Hello", "new", "in", "town", "I", "a", "am", "NOW", "sweet", "y0ung", "don't", "100%",
+      "$200", "18yo", "b4", "hh", "GFE", "n e w", "N.E.W", "x", "5", "jane@mail", "+", "~",
+      "(702)", "555-0147", "caf\xc3\xa9", "\xf0\x9f\x8c\xb9", "n\xd0\xb5w", "ne\xe2\x80\x8bw",
+      "verylongwordwithoutanyspacesatall", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "\xff", "s3xy",
+      "I'm", "rock'n'roll", "@", "'", "e\xcc\x81"};
+  static const std::vector<std::string> gaps = {" ", " ", " ", " ", "  ", ", ", ". ", "!! ",
+                                                " - ", "\n", "...", "-", ".", "*", " :) "};
+  std::uniform_int_distribution<size_t> word(0, words.size() - 1);
+  std::uniform_int_distribution<size_t> gap(0, gaps.size() - 1);
+  std::uniform_int_distribution<size_t> count(0, 120);
+  std::string s;
+  for (size_t i = count(rng); i > 0; --i) {
+    s += words[word(rng)];
+    s += gaps[gap(rng)];
+  }
+  return s;
+}
+
+TEST_CASE("fast path and general path agree", "[normalize]") {
+  std::mt19937 rng(31337);
+  Normalizer::Options general_options;
+  general_options.ascii_fast_path = false;
+  const Normalizer fast;
+  const Normalizer general(general_options);
+  NormalizedText a, b;
+  for (int iteration = 0; iteration < 5000; ++iteration) {
+    const std::string raw = iteration % 2 ? RandomAdText(rng) : RandomString(rng, 200);
+    fast.Normalize(raw, &a);
+    general.Normalize(raw, &b);
+    INFO("raw: " << raw);
+    REQUIRE(a.text == b.text);
+    size_t first_difference = 0;
+    while (first_difference < a.text.size() && a.src_begin[first_difference] == b.src_begin[first_difference] &&
+           a.src_end[first_difference] == b.src_end[first_difference]) {
+      ++first_difference;
+    }
+    INFO("offsets differ at output byte " << first_difference << " of '" << a.text << "'");
+    REQUIRE(first_difference == a.text.size());
+    REQUIRE(a.decoded == b.decoded);
   }
 }
 
