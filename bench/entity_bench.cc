@@ -99,18 +99,24 @@ int main() {
       extractor.Extract(ad, &out);
       entities += out.size();
     }
-    const double baseline = Measure(c, 0.1, [](const std::string& ad) {
-      size_t n = 0;
-      for (unsigned char ch : ad) {
-        n += ch == '@' || ch == '.' || ch == '$' || (ch >= '0' && ch <= '9');
-      }
-      return n;
-    }, &sink);
-    const double extract = Measure(c, 0.33, [&](const std::string& ad) {
-      out.clear();
-      extractor.Extract(ad, &out);
-      return out.size();
-    }, &sink);
+    const double baseline = Measure(
+        c, 0.1,
+        [](const std::string& ad) {
+          size_t n = 0;
+          for (unsigned char ch : ad) {
+            n += ch == '@' || ch == '.' || ch == '$' || (ch >= '0' && ch <= '9');
+          }
+          return n;
+        },
+        &sink);
+    const double extract = Measure(
+        c, 0.33,
+        [&](const std::string& ad) {
+          out.clear();
+          extractor.Extract(ad, &out);
+          return out.size();
+        },
+        &sink);
     std::printf("%-8s %7zu %9.0f %12.1f %12.1f %6.2f   (%zu entities)\n", c.name, c.ads.size(),
                 static_cast<double>(c.bytes) / static_cast<double>(c.ads.size()), extract / 1e6,
                 baseline / 1e6, extract / baseline, entities);

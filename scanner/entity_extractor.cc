@@ -102,10 +102,11 @@ inline BlockMasks ClassifyBlock(const unsigned char* p) {
     const __m128i alpha = _mm_cmpeq_epi8(_mm_min_epu8(ta, max_alpha), ta);
     const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(td, max_digit), td);
     const __m128i alnum = _mm_or_si128(alpha, digit);
-    const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, dollar)),
-                                         _mm_cmpeq_epi8(v, lead4));
+    const __m128i special = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, dollar)), _mm_cmpeq_epi8(v, lead4));
     m.alnum |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(alnum))) << (16 * k);
-    m.trigger |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_or_si128(alnum, special))))
+    m.trigger |= static_cast<uint64_t>(
+                     static_cast<uint16_t>(_mm_movemask_epi8(_mm_or_si128(alnum, special))))
                  << (16 * k);
   }
   return m;
@@ -198,77 +199,84 @@ constexpr size_t kMaxCueLength = 9;
 // Words that are never handles: fillers and ordinary words that follow a
 // platform name ("kik friendly", "snap pics", "one of them").
 constexpr std::string_view kHandleStopwords[] = {
-    "a", "about", "above", "account", "acct", "add", "again", "all", "also", "always", "am",
-    "an", "and", "any", "anytime", "are", "as", "asap", "at", "available", "babe", "baby",
-    "back", "be", "below", "best", "bio", "but", "by", "call", "can", "chat", "check", "com",
-    "contact", "content", "daddy", "details", "dm", "do", "dot", "down", "email", "first",
-    "follow", "for", "free", "friendly", "from", "fun", "girls", "great", "guys", "handle",
-    "here", "hit", "hmu", "honey", "hun", "i", "id", "if", "ig", "in", "info", "insta",
-    "instagram", "is", "it", "its", "just", "kik", "ladies", "link", "me", "message", "more",
-    "msg", "my", "name", "new", "no", "not", "now", "of", "ok", "okay", "on", "only",
-    "onlyfans", "or", "our", "page", "pic", "pics", "please", "pls", "plz", "premium",
-    "private", "request", "requests", "same", "sc", "send", "snap", "snapchat", "so",
-    "story", "sub", "subscribe", "tg", "thanks", "that", "the", "them", "then", "there",
-    "these", "they", "this", "those", "thx", "to", "today", "tonight", "too", "twitter",
-    "u", "up", "us", "user", "username", "verified", "via", "video", "videos", "vip", "wa",
-    "was", "wc", "we", "wechat", "whatsapp", "with", "x", "yes", "you", "your",
+    "a",      "about",    "above",     "account",   "acct",     "add",      "again",     "all",
+    "also",   "always",   "am",        "an",        "and",      "any",      "anytime",   "are",
+    "as",     "asap",     "at",        "available", "babe",     "baby",     "back",      "be",
+    "below",  "best",     "bio",       "but",       "by",       "call",     "can",       "chat",
+    "check",  "com",      "contact",   "content",   "daddy",    "details",  "dm",        "do",
+    "dot",    "down",     "email",     "first",     "follow",   "for",      "free",      "friendly",
+    "from",   "fun",      "girls",     "great",     "guys",     "handle",   "here",      "hit",
+    "hmu",    "honey",    "hun",       "i",         "id",       "if",       "ig",        "in",
+    "info",   "insta",    "instagram", "is",        "it",       "its",      "just",      "kik",
+    "ladies", "link",     "me",        "message",   "more",     "msg",      "my",        "name",
+    "new",    "no",       "not",       "now",       "of",       "ok",       "okay",      "on",
+    "only",   "onlyfans", "or",        "our",       "page",     "pic",      "pics",      "please",
+    "pls",    "plz",      "premium",   "private",   "request",  "requests", "same",      "sc",
+    "send",   "snap",     "snapchat",  "so",        "story",    "sub",      "subscribe", "tg",
+    "thanks", "that",     "the",       "them",      "then",     "there",    "these",     "they",
+    "this",   "those",    "thx",       "to",        "today",    "tonight",  "too",       "twitter",
+    "u",      "up",       "us",        "user",      "username", "verified", "via",       "video",
+    "videos", "vip",      "wa",        "was",       "wc",       "we",       "wechat",    "whatsapp",
+    "with",   "x",        "yes",       "you",       "your",
 };
 
 // Words before " at " that make it a place or time, not an email
 // ("meet at", "see me at").
 constexpr std::string_view kLocalStopwords[] = {
-    "a", "again", "am", "and", "anytime", "apply", "are", "arrive", "arriving", "available",
-    "back", "be", "best", "book", "buy", "call", "come", "contact", "details", "info", "join",
-    "more", "online", "order", "read", "register", "shop", "sign", "day", "days", "dm", "done", "email", "find",
-    "found", "free", "fun", "here", "hit", "him", "her", "home", "hotel", "i", "ig", "in",
-    "insta", "is", "it", "just", "kik", "live", "lives", "living", "located", "look",
-    "looking", "mail", "me", "meet", "message", "msg", "night", "nights", "no", "not", "now",
-    "of", "off", "on", "only", "open", "or", "out", "party", "pick", "play", "reach", "rest",
-    "sc", "see", "snap", "so", "start", "starting", "stay", "staying", "stop", "tg", "text",
-    "the", "them", "there", "time", "up", "us", "visit", "visiting", "wa", "was", "we",
-    "were", "work", "working", "x", "yes", "you",
+    "a",        "again",     "am",      "and",   "anytime",  "apply",  "are",     "arrive",
+    "arriving", "available", "back",    "be",    "best",     "book",   "buy",     "call",
+    "come",     "contact",   "details", "info",  "join",     "more",   "online",  "order",
+    "read",     "register",  "shop",    "sign",  "day",      "days",   "dm",      "done",
+    "email",    "find",      "found",   "free",  "fun",      "here",   "hit",     "him",
+    "her",      "home",      "hotel",   "i",     "ig",       "in",     "insta",   "is",
+    "it",       "just",      "kik",     "live",  "lives",    "living", "located", "look",
+    "looking",  "mail",      "me",      "meet",  "message",  "msg",    "night",   "nights",
+    "no",       "not",       "now",     "of",    "off",      "on",     "only",    "open",
+    "or",       "out",       "party",   "pick",  "play",     "reach",  "rest",    "sc",
+    "see",      "snap",      "so",      "start", "starting", "stay",   "staying", "stop",
+    "tg",       "text",      "the",     "them",  "there",    "time",   "up",      "us",
+    "visit",    "visiting",  "wa",      "was",   "we",       "were",   "work",    "working",
+    "x",        "yes",       "you",
 };
 
 // First domain labels that make " at ... dot ..." ordinary prose.
 constexpr std::string_view kDomainStopwords[] = {
-    "a", "all", "an", "any", "best", "first", "her", "his", "home", "hotel", "it", "its",
-    "last", "least", "me", "midnight", "most", "motel", "my", "night", "no", "noon", "once",
-    "one", "our", "school", "some", "that", "the", "their", "them", "this", "times", "two",
-    "work", "you", "your",
+    "a",    "all",  "an",    "any",   "best", "first",    "her",  "his",   "home", "hotel",
+    "it",   "its",  "last",  "least", "me",   "midnight", "most", "motel", "my",   "night",
+    "no",   "noon", "once",  "one",   "our",  "school",   "some", "that",  "the",  "their",
+    "them", "this", "times", "two",   "work", "you",      "your",
 };
 
 // Top-level domains accepted after a spelled-out "at".
 constexpr std::string_view kEmailTlds[] = {
-    "ai",   "app", "au",   "be",     "biz",  "br",   "ca",  "cc",  "ch",   "club", "cn",
-    "co",   "com", "de",   "edu",    "es",   "eu",   "fr",  "gov", "ie",   "in",   "info",
-    "io",   "it",  "jp",   "kr",     "live", "ly",   "me",  "mil", "mx",   "net",  "nl",
-    "no",   "nz",  "online", "org",  "pl",   "ru",   "se",  "site", "tv",  "uk",   "us",
-    "xyz",  "za",
+    "ai",  "app", "au",   "be", "biz",  "br",  "ca",  "cc",  "ch",  "club", "cn", "co",
+    "com", "de",  "edu",  "es", "eu",   "fr",  "gov", "ie",  "in",  "info", "io", "it",
+    "jp",  "kr",  "live", "ly", "me",   "mil", "mx",  "net", "nl",  "no",   "nz", "online",
+    "org", "pl",  "ru",   "se", "site", "tv",  "uk",  "us",  "xyz", "za",
 };
 
 // Top-level domains accepted for a bare domain ("example.com/lexi"). English
 // words that are also TLDs (at, be, in, is, it, no, to) are left out.
 constexpr std::string_view kUrlTlds[] = {
-    "ai",  "app",  "au",   "biz",  "ca",   "cc",     "club", "co",   "com",  "de",
-    "edu", "eu",   "fans", "fr",   "gl",   "gov",    "info", "io",   "link", "live",
-    "ly",  "me",   "net",  "nl",   "online", "org",  "page", "ru",   "site", "tv",
-    "uk",  "us",   "xyz",
+    "ai",  "app",  "au",     "biz", "ca",   "cc",   "club", "co",   "com",  "de", "edu",
+    "eu",  "fans", "fr",     "gl",  "gov",  "info", "io",   "link", "live", "ly", "me",
+    "net", "nl",   "online", "org", "page", "ru",   "site", "tv",   "uk",   "us", "xyz",
 };
 
 // Words after a number that make it a time, a distance, a count or a
 // measure rather than a price or an age ("hours 10 am", "hr 30 days").
 constexpr std::string_view kNotAmountFollowers[] = {
-    "am",   "cm",    "day",    "days",    "feet",   "ft",     "girls",   "guys",    "inch",
-    "inches", "kg",  "lb",     "lbs",     "men",    "mi",     "mile",    "miles",   "min",
-    "mins", "minute", "minutes", "month", "months", "people", "percent", "pm",      "sec",
-    "secs", "seconds", "times", "week",   "weeks",  "x",
+    "am",     "cm",      "day",     "days",  "feet",   "ft",     "girls",   "guys",  "inch",
+    "inches", "kg",      "lb",      "lbs",   "men",    "mi",     "mile",    "miles", "min",
+    "mins",   "minute",  "minutes", "month", "months", "people", "percent", "pm",    "sec",
+    "secs",   "seconds", "times",   "week",  "weeks",  "x",
 };
 
 // Further words that make a number after "age"/"I'm" something other than
 // an age ("I'm 25 min away", "im 20 roses").
 constexpr std::string_view kNotAgeFollowers[] = {
-    "bucks", "dollar", "dollars", "h", "hh", "hour", "hours", "hr", "hrs", "k", "rose", "roses",
-    "usd",
+    "bucks", "dollar", "dollars", "h",    "hh",    "hour", "hours",
+    "hr",    "hrs",    "k",       "rose", "roses", "usd",
 };
 
 template <size_t N>
@@ -369,11 +377,11 @@ struct Candidate {
 };
 
 struct Amount {
-  std::string value;  // decimal string, no leading zeros, no trailing fraction zeros
+  std::string value;   // decimal string, no leading zeros, no trailing fraction zeros
   uint64_t whole = 0;  // integer part (after a "k": times 1000)
   size_t end = 0;
   size_t int_digits = 0;
-  bool integer = true;   // no fraction and no "k"/thousands separators
+  bool integer = true;    // no fraction and no "k"/thousands separators
   bool fraction = false;  // cents written ("99.99")
 };
 
@@ -485,6 +493,22 @@ class Scan {
     if (c == 0xC2 && C(p + 1) == 0xAD) return 2;
     return 0;
   }
+  // A non-ASCII letter (a 2-byte UTF-8 letter such as Cyrillic "а", or a
+  // fullwidth form) starts at p / ends just before p. An ASCII token glued
+  // to one is a disguised word ("miа_0190"): reading only its ASCII part
+  // would report a wrong value.
+  bool LetterStartsAt(size_t p) const {
+    const uint8_t c = C(p), c1 = C(p + 1);
+    if (c >= 0xC3 && c <= 0xDF) return (c1 & 0xC0) == 0x80;
+    return c == 0xEF && (c1 == 0xBC || c1 == 0xBD);
+  }
+  bool LetterEndsAt(size_t p) const {
+    if (p >= 2 && (t_[p - 1] & 0xC0) == 0x80 && t_[p - 2] >= 0xC3 && t_[p - 2] <= 0xDF) {
+      return true;
+    }
+    return p >= 3 && t_[p - 3] == 0xEF && (t_[p - 2] == 0xBC || t_[p - 2] == 0xBD) &&
+           (t_[p - 1] & 0xC0) == 0x80;
+  }
   // En dash or em dash (E2 80 93 / E2 80 94) at p.
   bool LongDashAt(size_t p) const {
     return C(p) == 0xE2 && C(p + 1) == 0x80 && (C(p + 2) == 0x93 || C(p + 2) == 0x94);
@@ -557,8 +581,13 @@ class Scan {
       const size_t end = TryUrl(s, s, "");
       if (end != kNone) return end;
     }
-    if (next == '@') return e;  // an email's local part; '@' decides
     const CueWord* cue = lex_.Find(t_ + s, e - s);
+    if (next == '@') {
+      // An email's local part ("kik@example.com"), else "kik@lexi99".
+      const size_t end = OnAtSign(e);
+      if (end != e + 1) return end;
+      return (cue != nullptr && cue->cue == Cue::kPlatform) ? OnPlatform(s, e, *cue) : e;
+    }
     if (cue == nullptr) return e;
     switch (cue->cue) {
       case Cue::kScheme:
@@ -612,6 +641,7 @@ class Scan {
     size_t ls = le;
     while (ls > 0 && le - ls < 64 && Is(ls - 1, kLocal)) --ls;
     if (ls > 0 && Is(ls - 1, kLocal)) return kNone;  // longer than 64
+    if (LetterEndsAt(ls)) return kNone;
     while (ls < le && !Is(ls, kAlnum)) ++ls;
     if (ls == le || C(le - 1) == '.') return kNone;
     return ls;
@@ -633,7 +663,7 @@ class Scan {
         break;
       }
     }
-    if (end == kNone || end - a > 254) return kNone;
+    if (end == kNone || end - a > 254 || LetterStartsAt(end)) return kNone;
     Emit(EntityType::kEmail, ls, end, LowerCopy(ls, end), kPriEmail);
     return end;
   }
@@ -709,6 +739,7 @@ class Scan {
       value += LowerCopy(labels[k].first, labels[k].second);
     }
     const size_t end = labels[best - 1].second;
+    if (LetterStartsAt(end)) return kNone;
     Emit(EntityType::kEmail, ls, end, std::move(value), kPriEmail, /*obfuscated=*/true);
     return end;
   }
@@ -721,10 +752,12 @@ class Scan {
     const bool bare = scheme.empty();
     if (bare) {
       // "my-site.com": the run started after a '-'.
-      while (hs > 0 && Is(hs - 1, kLabel)) --hs;
+      const size_t run_start = hs;
+      while (hs > 0 && run_start - hs < 64 && Is(hs - 1, kLabel)) --hs;
       while (C(hs) == '-') ++hs;
       url_start = hs;
       if (hs > 0 && (C(hs - 1) == '@' || C(hs - 1) == '.' || C(hs - 1) == '/')) return kNone;
+      if (LetterEndsAt(hs)) return kNone;
     }
     size_t p = hs, labels = 0, last = hs, host_end = hs;
     while (Is(p, kAlnum)) {
@@ -741,6 +774,7 @@ class Scan {
     }
     if (labels == 0 || C(host_end - 1) == '-' || host_end - hs > 253) return kNone;
     if (C(host_end) == '@') return kNone;  // an email's local part
+    if (LetterStartsAt(host_end)) return kNone;
     const std::string host = LowerCopy(hs, host_end);
     if (bare) {
       if (labels < 2) return kNone;
@@ -812,7 +846,7 @@ class Scan {
       const size_t we = AlphaEnd(q);
       if (we == q || Is(we, kDigit)) break;
       const ShortWord word = LowerWord(q, we);
-    const std::string_view w = word;
+      const std::string_view w = word;
       if (w != "me" && w != "id" && w != "is" && w != "name" && w != "username" && w != "user" &&
           w != "handle" && w != "at") {
         break;
@@ -843,7 +877,9 @@ class Scan {
     size_t he = RunEnd(q, kHandleChar);
     while (he > q && (C(he - 1) == '.' || C(he - 1) == '-')) --he;
     if (he - q < 2 || he - q > 32) return e;
-    if (C(he) == '@' || C(he) == '/') return e;  // an email or a URL path
+    // An email, a URL path, or a scheme ("snap: https://...").
+    if (C(he) == '@' || C(he) == '/' || (C(he) == ':' && C(he + 1) == '/')) return e;
+    if (LetterStartsAt(he)) return e;
     bool has_letter = false, handleish = false;
     for (size_t i = q; i < he; ++i) {
       has_letter |= Is(i, kAlpha);
@@ -861,8 +897,8 @@ class Scan {
     switch (cue.strength) {
       case Strength::kStrong:
         // Fillers count as a cue only after a full platform name.
-        ok = explicit_sep || at || dash || filler || handleish || my_or_add ||
-             before == "follow" || before == "on";
+        ok = explicit_sep || at || dash || filler || handleish || my_or_add || before == "follow" ||
+             before == "on";
         break;
       case Strength::kMedium:
         ok = explicit_sep || at || dash || my_or_add || before == "follow";
@@ -930,6 +966,34 @@ class Scan {
     amt->value = std::to_string(whole);
     if (!frac.empty()) amt->value += "." + frac;
     amt->end = q;
+    return true;
+  }
+
+  // Single digits separated by single blanks after a unit ("$ 1 5 0"):
+  // 2..6 digits, the group not followed by another digit.
+  bool SpacedDigits(size_t p, Amount* amt) const {
+    if (Is(p + 1, kDigit) || C(p + 1) != ' ' || !Is(p + 2, kDigit) || Is(p + 3, kDigit)) {
+      return false;
+    }
+    uint64_t whole = 0;
+    size_t digits = 0, q = p;
+    while (true) {
+      whole = whole * 10 + (t_[q] - '0');
+      ++digits;
+      ++q;
+      if (C(q) == ' ' && Is(q + 1, kDigit) && !Is(q + 2, kDigit) && digits < 7) {
+        ++q;
+        continue;
+      }
+      break;
+    }
+    if (digits < 2 || digits > 6 || Is(q, kAlnum)) return false;
+    amt->value = std::to_string(whole);
+    amt->whole = whole;
+    amt->end = q;
+    amt->int_digits = digits;
+    amt->integer = false;  // not a count of hours or years
+    amt->fraction = false;
     return true;
   }
 
@@ -1022,7 +1086,8 @@ class Scan {
   bool AgeFollowerRejects(size_t p) const {
     const uint8_t c = C(p);
     if (c == '%' || c == '\'' || c == '"' || c == '+' || c == '$') return true;
-    if ((c == '/' || c == ':' || c == '.' || c == ',' || c == '-') && Is(p + 1, kDigit)) return true;
+    if ((c == '/' || c == ':' || c == '.' || c == ',' || c == '-') && Is(p + 1, kDigit))
+      return true;
     if (Is(p, kAlnum)) return true;
     const size_t q = SkipBlanks(p);
     const size_t we = AlphaEnd(q);
@@ -1213,7 +1278,11 @@ class Scan {
     }
     if (!Is(q, kDigit) || (q != span_start && Is(q - 1, kAlnum))) return kNone;
     Amount amt;
-    if (!ParseAmount(q, &amt)) return kNone;
+    if (!unit.empty() && SpacedDigits(q, &amt)) {
+      // "$ 1 5 0": read as 150.
+    } else if (!ParseAmount(q, &amt)) {
+      return kNone;
+    }
     size_t group_end;
     if (PhoneLike(q, &group_end)) return kNone;
     const bool unit_in_front = !unit.empty();

@@ -4,7 +4,7 @@
 #include "scanner/entity_extractor.h"
 
 #include <catch2/catch.hpp>
-
+#include <cctype>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -111,6 +111,7 @@ TEST_CASE("emails: plain and spelled-out", "[entity][email]") {
       {"lexi99 at example . com", "lexi99@example.com", "lexi99 at example . com", "obf"},
       {"名前 lexi99@example.com 🌹", "lexi99@example.com", "lexi99@example.com", "plain"},
       {"email me at lexi99@example.com", "lexi99@example.com", "lexi99@example.com", "plain"},
+      {"kik@example.com", "kik@example.com", "kik@example.com", "plain"},
   };
   for (const Row& row : rows) CheckPositive(EntityType::kEmail, row);
 }
@@ -132,6 +133,8 @@ TEST_CASE("emails: prose and broken addresses are not emails", "[entity][email]"
       "lexi99 at example dot 99",
       "available at noon dot com",
       "book at my-site.org today",
+      "mi\u0430_0190@example.com",  // Cyrillic letter inside the local part
+      "lexi@mailb\u043ex.com",
   };
   for (std::string_view text : rows) CheckNegative(EntityType::kEmail, text);
 }
@@ -178,7 +181,8 @@ TEST_CASE("urls: abbreviations, decimals and email domains are not URLs", "[enti
       "3.5 stars",
       "file.exe",
       "http:/broken",
-      "t.me/lexi99",  // a Telegram handle, not a URL
+      "t.me/lexi99",       // a Telegram handle, not a URL
+      "ex\u0430mple.com",  // Cyrillic letter inside the host
   };
   for (std::string_view text : rows) CheckNegative(EntityType::kUrl, text);
 }
@@ -209,6 +213,7 @@ TEST_CASE("handles: platform cues and separators", "[entity][handle]") {
       {"my OF is lexi_99", "onlyfans:lexi_99", "OF is lexi_99", "onlyfans"},
       {"kik—lexi99", "kik:lexi99", "kik—lexi99", "kik"},
       {"snap id: Candy.0147 xx", "snap:candy.0147", "snap id: Candy.0147", "snap"},
+      {"kik@lexi99", "kik:lexi99", "kik@lexi99", "kik"},
   };
   for (const Row& row : rows) CheckPositive(EntityType::kHandle, row);
 }
@@ -231,6 +236,9 @@ TEST_CASE("handles: ordinary words and phones after a platform word", "[entity][
       "kik lexi99@example.com",
       "tg is great",
       "2 x 3",
+      "snap: https://example.com/lexi",
+      // Regression: a Cyrillic letter cut the handle to "mi".
+      "IG - mi\u0430_0190",
   };
   for (std::string_view text : rows) CheckNegative(EntityType::kHandle, text);
 }
@@ -267,6 +275,8 @@ TEST_CASE("prices: amounts with units and durations", "[entity][price]") {
       {"1hr $200", "200", "1hr $200", "usd/hr"},
       // Regression: a zero-width space inside the amount gave "$3".
       {"$3\u200b00 for an hour", "300", "$3\u200b00 for an hour", "usd/hr"},
+      // Regression: spaced digits gave "$ 1".
+      {"$ 1 5 0  H H!!", "150", "$ 1 5 0", "usd/"},
   };
   for (const Row& row : rows) CheckPositive(EntityType::kPrice, row);
 }
@@ -375,6 +385,119 @@ TEST_CASE("a whole ad: sorted, disjoint, one entity per thing", "[entity]") {
   CHECK(OfType(all, EntityType::kPhone).empty());
 }
 
+// Builds ads from neutral filler and planted entities whose type, value and
+// span are known, and checks the extractor finds exactly the planted ones.
+// Planted phones must yield nothing.
+TEST_CASE("planted entities in generated ads are found exactly", "[entity][generated]") {
+  struct Planted {
+    EntityType type;
+    std::string text;
+    std::string value;
+  };
+  std::mt19937_64 rng(7);
+  auto pick = [&](std::initializer_list<const char*> items) {
+    return std::string(items.begin()[rng() % items.size()]);
+  };
+  auto num = [&](int lo, int hi) { return lo + static_cast<int>(rng() % (hi - lo + 1)); };
+  auto plant = [&]() -> Planted {
+    const std::string name =
+        pick({"lexi", "candy", "rosie", "mia", "Jade"}) + std::to_string(num(10, 99));
+    const std::string lname = [&] {
+      std::string l = name;
+      for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return l;
+    }();
+    const std::string domain = pick({"example", "mailbox", "sample"});
+    const std::string tld = pick({"com", "net", "org"});
+    const int amount = num(8, 60) * 10;
+    switch (rng() % 9) {
+      case 0:
+        return {EntityType::kEmail, name + "@" + domain + "." + tld,
+                lname + "@" + domain + "." + tld};
+      case 1: {
+        const std::string at = pick({" at ", " (at) ", "[at]", " @ "});
+        const std::string dot = pick({" dot ", " (dot) ", "[dot]", "."});
+        return {EntityType::kEmail, name + at + domain + dot + tld,
+                lname + "@" + domain + "." + tld};
+      }
+      case 2: {
+        const std::string path = "/" + name;
+        const std::string prefix = pick({"https://", "www.", ""});
+        const std::string host = (prefix == "www." ? "www." : "") + domain + "." + tld;
+        const std::string scheme = prefix == "https://" ? "https://" : "";
+        return {EntityType::kUrl, prefix + domain + "." + tld + path, scheme + host + path};
+      }
+      case 3: {
+        const std::string cue = pick({"kik: ", "snap @", "IG - ", "telegram @", "snapchat: "});
+        const std::string platform = cue[0] == 'k'   ? "kik"
+                                     : cue[0] == 's' ? "snap"
+                                     : cue[0] == 'I' ? "instagram"
+                                                     : "telegram";
+        return {EntityType::kHandle, cue + name, platform + ":" + lname};
+      }
+      case 4:
+        return {EntityType::kPrice, "$" + std::to_string(amount) + pick({"", " hr", "/hh"}),
+                std::to_string(amount)};
+      case 5:
+        return {EntityType::kPrice,
+                std::to_string(amount) + pick({" roses", " roses/hr", "/hr", " donation"}),
+                std::to_string(amount)};
+      case 6:
+        return {EntityType::kPrice,
+                pick({"hh ", "overnight ", "2hrs ", "🌹🌹 "}) + std::to_string(amount),
+                std::to_string(amount)};
+      case 7: {
+        const int age = num(16, 45);
+        return {EntityType::kAge, pick({"age ", "age: ", "I'm ", "im "}) + std::to_string(age),
+                std::to_string(age)};
+      }
+      default: {
+        // A phone: never this extractor's.
+        const std::string digits =
+            std::to_string(num(201, 989)) + "-555-01" + std::to_string(num(10, 99));
+        return {EntityType::kPhone, pick({"call ", "text "}) + digits, ""};
+      }
+    }
+  };
+  const char* const kFiller[] = {
+      "hello",   "gentlemen", "ready",    "to",      "play", "relax", "discreet",
+      "tonight", "classy",    "downtown", "only",    "and",  "with",  "sweet",
+      "new",     "pics",      "friendly", "upscale", "come", "see",   "me"};
+  const char* const kSeparators[] = {" ", ", ", ". ", "!! ", "\n", " 💕 "};
+  for (int ad = 0; ad < 400; ++ad) {
+    std::string text;
+    std::vector<Entity> expected;
+    const int parts = num(1, 6);
+    for (int k = 0; k < parts; ++k) {
+      text += kFiller[rng() % std::size(kFiller)];
+      text += kSeparators[rng() % std::size(kSeparators)];
+      const Planted p = plant();
+      if (p.type != EntityType::kPhone) {
+        Entity e;
+        e.type = p.type;
+        e.value = p.value;
+        e.start = static_cast<uint32_t>(text.size());
+        e.end = static_cast<uint32_t>(text.size() + p.text.size());
+        expected.push_back(e);
+      }
+      text += p.text;
+      text += kSeparators[rng() % std::size(kSeparators)];
+    }
+    text += kFiller[rng() % std::size(kFiller)];
+    const std::vector<Entity> got = Extract(text);
+    INFO("text: " << text);
+    INFO("got: " << Describe(got));
+    INFO("expected: " << Describe(expected));
+    REQUIRE(got.size() == expected.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      CHECK(got[i].type == expected[i].type);
+      CHECK(got[i].value == expected[i].value);
+      CHECK(got[i].start == expected[i].start);
+      CHECK(got[i].end == expected[i].end);
+    }
+  }
+}
+
 TEST_CASE("appends to existing output and keeps it", "[entity]") {
   static const EntityExtractor extractor;
   std::vector<Entity> out(1);
@@ -389,10 +512,10 @@ TEST_CASE("appends to existing output and keeps it", "[entity]") {
 TEST_CASE("random bytes: no crash, spans in range and disjoint", "[entity][robustness]") {
   std::mt19937_64 rng(20240517);
   // Biased alphabet so triggers and separators meet often.
-  const std::string_view pieces[] = {"@",  ".",   "$",   " ",    "at",    "dot", "kik", ":",
-                                     "hh", "19",  "yo",  "🌹",   "\xF0",  "\xC2", "age", "www",
-                                     "/",  "com", "-",   "http", "://",   "im",  "200", "(",
-                                     ")",  "x",   "\xE2\x80", "roses", "1,000", "snap", "0"};
+  const std::string_view pieces[] = {
+      "@",   ".",    "$",    " ",   "at",       "dot",   "kik",   ":",    "hh",   "19",  "yo",
+      "🌹",   "\xF0", "\xC2", "age", "www",      "/",     "com",   "-",    "http", "://", "im",
+      "200", "(",    ")",    "x",   "\xE2\x80", "roses", "1,000", "snap", "0"};
   for (int round = 0; round < 3000; ++round) {
     std::string text;
     const size_t parts = rng() % 60;
