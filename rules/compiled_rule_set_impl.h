@@ -2,8 +2,9 @@
 // programs. Only rules/ and scanner/*.cc include this header.
 //
 // Layout: every pattern of the pack (rule patterns and `unless` patterns)
-// gets a global pattern index. Patterns of `normalized` rules go into
-// `normalized_db`, patterns of `raw` rules into `raw_db`; both are block
+// gets a global pattern index. Rule patterns of `normalized` rules go into
+// `normalized_db`, those of `raw` rules into `raw_db` (`unless` patterns
+// only run in RE2, in the window around a hit); both are block
 // mode databases compiled with HS_FLAG_SINGLEMATCH (Hyperscan answers
 // "which patterns occur", cheaply) and no start-of-match tracking. RE2 then
 // confirms each reported pattern and recovers every span with a forward

@@ -1,9 +1,10 @@
 // Compiles packs into CompiledRuleSets and serialises them.
 //
 // Every pattern (rule patterns, then `unless` patterns, rule by rule) gets a
-// global id. Hyperscan sees all of them in at most two block-mode databases
-// (normalised text, raw text) with HS_FLAG_SINGLEMATCH: the scanner asks it
-// only which patterns occur; RE2 recovers spans. The serialised form stores
+// global id. Hyperscan sees the rule patterns in at most two block-mode
+// databases (normalised text, raw text) with HS_FLAG_SINGLEMATCH: the
+// scanner asks it only which patterns occur; RE2 recovers spans, and tries
+// `unless` patterns only in the window around a hit. The serialised form stores
 // rule metadata as JSON and the Hyperscan databases as Hyperscan serialises
 // them, so loading a cached set costs an RE2 compile (milliseconds), not a
 // Hyperscan compile (seconds).
@@ -151,7 +152,10 @@ Status CompileDatabase(const CompiledRuleSet& set, bool raw, HsDatabasePtr* out,
   std::vector<unsigned> ids;
   for (uint32_t id = 0; id < impl.patterns.size(); ++id) {
     const PatternProgram& p = impl.patterns[id];
-    if (p.raw != raw) continue;
+    // `unless` patterns stay out of Hyperscan: they are only ever tried by
+    // RE2 in the small window around a hit, and long context word lists
+    // would multiply the database's compile time.
+    if (p.raw != raw || p.is_unless) continue;
     const RuleInfo& rule = set.rules()[p.rule];
     const std::string& regex = p.is_unless ? rule.unless_patterns[p.index_in_rule] : rule.patterns[p.index_in_rule];
     expressions.push_back(regex.c_str());

@@ -90,12 +90,11 @@ Status RunDatabase(const hs_database_t* db, std::string_view text, hs_scratch_t*
 }
 
 // Does any `unless` pattern of `rule` match within `window` bytes of
-// [begin, end) in `text`? Only patterns Hyperscan saw anywhere are tried.
+// [begin, end) in `text`? RE2 looks only at the window (with the text
+// around it as context for \b).
 const rules::PatternProgram* FindUnlessContext(const rules::CompiledRuleSetImpl& impl, uint32_t rule,
-                                               int window, std::string_view text, size_t begin, size_t end,
-                                               const std::vector<uint8_t>& occurs) {
+                                               int window, std::string_view text, size_t begin, size_t end) {
   for (uint32_t id : impl.unless_of_rule[rule]) {
-    if (!occurs[id]) continue;
     size_t lo = begin > static_cast<size_t>(window) ? begin - window : 0;
     size_t hi = std::min(text.size(), end + static_cast<size_t>(window));
     const rules::PatternProgram& p = impl.patterns[id];
@@ -209,7 +208,7 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
       }
       hit.match.assign(original.substr(hit.start, hit.end - hit.start));
       if (const rules::PatternProgram* context_pattern =
-              FindUnlessContext(impl, p.rule, rule.unless_window, text, begin, end, st.occurs)) {
+              FindUnlessContext(impl, p.rule, rule.unless_window, text, begin, end)) {
         hit.suppressed_reason = "unless: '" + rule.unless_patterns[context_pattern->index_in_rule] + "' nearby";
         out->suppressed.push_back(std::move(hit));
       } else {

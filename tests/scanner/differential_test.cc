@@ -1,0 +1,153 @@
+// Differential tests: the full scan path (Hyperscan occurrence pass + RE2
+// spans) against a plain RE2-only reference that tries every pattern of
+// every rule on every document. They must find the same (rule, span) set,
+// over the generated corpus and over every example of the core pack.
+#include <catch2/catch.hpp>
+
+#include <re2/re2.h>
+
+#include <set>
+#include <tuple>
+
+#include "bench/corpus.h"
+#include "rules/compiled_rule_set_impl.h"
+#include "rules/compiler.h"
+#include "rules/pack_loader.h"
+#include "rules/pattern_syntax.h"
+#include "scanner/normalize.h"
+#include "scanner/scanner.h"
+#include "scanner/utf8.h"
+
+namespace {
+
+using Span = std::tuple<std::string, uint32_t, uint32_t>;  // rule, original start, end
+
+// The scanner reports one hit per (rule, start), the longest, when several
+// patterns of a rule match at one place; compare both sides that way.
+std::set<Span> LongestPerStart(const std::set<Span>& spans) {
+  std::set<Span> out;
+  for (auto it = spans.begin(); it != spans.end(); ++it) {
+    auto next = std::next(it);
+    if (next != spans.end() && std::get<0>(*next) == std::get<0>(*it) && std::get<1>(*next) == std::get<1>(*it)) {
+      continue;  // a longer span at the same start follows
+    }
+    out.insert(*it);
+  }
+  return out;
+}
+
+// Every span every pattern of every rule matches, found by RE2 alone.
+std::set<Span> ReferenceSpans(const vigil::rules::CompiledRuleSet& set,
+                              const std::vector<std::unique_ptr<RE2>>& programs,
+                              const std::vector<std::pair<size_t, bool>>& program_rule, const std::string& text) {
+  vigil::scanner::Normalizer normalizer;
+  vigil::scanner::NormalizedText normalized;
+  normalizer.Normalize(text, &normalized);
+  std::string raw;
+  vigil::scanner::ReplaceInvalidUtf8Bytes(text, &raw);
+  std::set<Span> spans;
+  for (size_t i = 0; i < programs.size(); ++i) {
+    const auto& [rule_index, is_raw] = program_rule[i];
+    const std::string& subject = is_raw ? raw : normalized.text;
+    re2::StringPiece input(subject);
+    re2::StringPiece m;
+    size_t pos = 0;
+    while (pos <= subject.size() && programs[i]->Match(input, pos, subject.size(), RE2::UNANCHORED, &m, 1)) {
+      size_t b = static_cast<size_t>(m.data() - subject.data());
+      size_t e = b + m.size();
+      pos = m.empty() ? e + 1 : e;
+      if (m.empty()) continue;
+      uint32_t ob = static_cast<uint32_t>(b), oe = static_cast<uint32_t>(e);
+      if (!is_raw) normalized.ToOriginal(ob, oe, &ob, &oe);
+      spans.emplace(set.rules()[rule_index].id, ob, oe);
+    }
+  }
+  return LongestPerStart(spans);
+}
+
+std::set<Span> ScannerSpans(const vigil::scanner::ScanResult& r) {
+  std::set<Span> spans;
+  for (const auto* list : {&r.hits, &r.suppressed}) {
+    for (const auto& h : *list) {
+      if (h.pattern_index >= 0) spans.emplace(h.rule, h.start, h.end);
+    }
+  }
+  return LongestPerStart(spans);
+}
+
+struct Harness {
+  vigil::rules::Pack pack;
+  std::shared_ptr<const vigil::rules::CompiledRuleSet> set;
+  std::shared_ptr<const vigil::scanner::Scanner> scanner;
+  std::unique_ptr<vigil::scanner::ScanContext> context;
+  std::vector<std::unique_ptr<RE2>> programs;
+  std::vector<std::pair<size_t, bool>> program_rule;
+
+  Harness() {
+    vigil::rules::Diagnostics diags;
+    bool ok = vigil::rules::LoadPack(std::string(VIGIL_SOURCE_DIR) + "/rules/packs/core", &pack, &diags);
+    INFO(diags.ToString());
+    REQUIRE(ok);
+    auto compiled = vigil::rules::Compile(pack, {}, &diags);
+    INFO(diags.ToString());
+    REQUIRE(compiled.ok());
+    set = *compiled;
+    auto created = vigil::scanner::Scanner::Create(set, {});
+    REQUIRE(created.ok());
+    scanner = *created;
+    context = scanner->NewContext();
+    for (size_t r = 0; r < set->rules().size(); ++r) {
+      const auto& rule = set->rules()[r];
+      for (const std::string& p : rule.patterns) {
+        programs.push_back(std::make_unique<RE2>(p, vigil::rules::Re2OptionsForPatterns()));
+        REQUIRE(programs.back()->ok());
+        program_rule.emplace_back(r, rule.match_on == vigil::rules::MatchOn::kRaw);
+      }
+    }
+  }
+
+  void Check(const std::string& id, const std::string& text) {
+    vigil::scanner::Document doc;
+    doc.id = id;
+    doc.text = text;
+    vigil::scanner::ScanResult result;
+    REQUIRE(scanner->Scan(doc, context.get(), &result).ok());
+    std::set<Span> expected = ReferenceSpans(*set, programs, program_rule, text);
+    std::set<Span> actual = ScannerSpans(result);
+    if (expected != actual) {
+      std::string diff;
+      for (const Span& s : expected) {
+        if (!actual.count(s)) diff += "  only RE2: " + std::get<0>(s) + " @" + std::to_string(std::get<1>(s)) + "\n";
+      }
+      for (const Span& s : actual) {
+        if (!expected.count(s)) diff += "  only scanner: " + std::get<0>(s) + " @" + std::to_string(std::get<1>(s)) + "\n";
+      }
+      FAIL("document " << id << " disagrees:\n" << diff << "text: " << text);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("full scan path agrees with RE2 alone over the generated corpus", "[differential][slow]") {
+  Harness h;
+  vigil::bench::CorpusGenerator gen(20261128);
+  for (int i = 0; i < 3000; ++i) {
+    vigil::bench::GeneratedAd ad = gen.Next();
+    h.Check(ad.id, ad.text);
+  }
+}
+
+TEST_CASE("full scan path agrees with RE2 alone on every example of the core pack", "[differential]") {
+  Harness h;
+  size_t checked = 0;
+  for (const auto& rule : h.pack.rules) {
+    for (const auto* list : {&rule.examples, &rule.negative_examples}) {
+      for (const auto& example : *list) {
+        h.Check(rule.id, example.text);
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked >= 320);  // 80 rules x (2 examples + 2 negatives) at least
+}
