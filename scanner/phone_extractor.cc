@@ -30,6 +30,9 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 #include <unicode/uchar.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -96,6 +99,23 @@ constexpr std::array<uint8_t, 256> BuildByteClasses() {
 constexpr std::array<uint8_t, 256> kByteClass = BuildByteClasses();
 
 inline bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+inline bool IsAsciiLetter(char c) { return static_cast<unsigned char>((c | 0x20) - 'a') < 26; }
+
+// The first index at or after j (and at most n) that is not an ASCII letter.
+inline uint32_t SkipLetters(const char* s, uint32_t j, uint32_t n) {
+#ifdef __SSE2__
+  const __m128i above = _mm_set1_epi8(0x60), below = _mm_set1_epi8(0x7B), fold = _mm_set1_epi8(0x20);
+  while (j + 16 <= n) {
+    const __m128i x = _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + j)), fold);
+    const __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(x, above), _mm_cmplt_epi8(x, below));
+    const unsigned others = ~static_cast<unsigned>(_mm_movemask_epi8(letters)) & 0xFFFFu;
+    if (others != 0) return j + static_cast<uint32_t>(__builtin_ctz(others));
+    j += 16;
+  }
+#endif
+  while (j < n && IsAsciiLetter(s[j])) ++j;
+  return j;
+}
 inline char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // ---------------------------------------------------------------------------
@@ -163,14 +183,31 @@ constexpr WordAutomaton BuildWordAutomaton() {
 constexpr WordAutomaton kWords = BuildWordAutomaton();
 static_assert(sizeof(kDigitWords) / sizeof(kDigitWords[0]) <= 20, "keep the word list small");
 
+// Automaton state after reading byte `c` in state `d` (0 = dead).
+inline uint64_t WordStep(uint64_t d, uint8_t c) {
+  const uint64_t restart = (d & kWords.last) ? kWords.first : 0;
+  return (((d << 1) & ~kWords.first) | restart) & kWords.accept[c];
+}
+
 // True when the ASCII letters [p, end) are one or more digit words.
 bool IsDigitWords(const char* p, const char* end) {
   uint64_t d = kWords.first & kWords.accept[static_cast<uint8_t>(*p)];
-  for (++p; p < end && d != 0; ++p) {
-    const uint64_t restart = (d & kWords.last) ? kWords.first : 0;
-    d = (((d << 1) & ~kWords.first) | restart) & kWords.accept[static_cast<uint8_t>(*p)];
-  }
+  for (++p; p < end && d != 0; ++p) d = WordStep(d, static_cast<uint8_t>(*p));
   return p == end && (d & kWords.last) != 0;
+}
+
+// The digit word the letters [p, p + n) spell exactly (any case, "l" lower
+// case only), or null. No digit word is a concatenation of others, so this
+// is what DecodeAlnum would return for them, without the search.
+const DigitWord* SingleDigitWord(const char* p, uint32_t n) {
+  if (n > 5) return nullptr;
+  for (const DigitWord& w : kDigitWords) {
+    if (w.length != n) continue;
+    bool same = true;
+    for (uint32_t k = 0; k < n && same; ++k) same = AsciiLower(p[k]) == w.text[k];
+    if (same && !(n == 1 && p[0] == 'L')) return &w;
+  }
+  return nullptr;
 }
 
 // ---------------------------------------------------------------------------
@@ -254,7 +291,10 @@ CodePointKind ClassifyCodePoint(UChar32 cp, int* digit) {
       return CodePointKind::kLookAlike;
     default: break;
   }
-  if (cp >= 0x1F3FB && cp <= 0x1F3FF) return CodePointKind::kInvisible;  // skin tones
+  if (cp >= 0x1F300 && cp <= 0x1FAFF) {  // emoji blocks, without asking ICU
+    return (cp >= 0x1F3FB && cp <= 0x1F3FF) ? CodePointKind::kInvisible  // skin tones
+                                             : CodePointKind::kOddSep;
+  }
   if (cp >= 0xE0000 && cp <= 0xE007F) return CodePointKind::kInvisible;  // tags
   const int32_t numeric_type = u_getIntPropertyValue(cp, UCHAR_NUMERIC_TYPE);
   if (numeric_type == U_NT_DECIMAL || numeric_type == U_NT_DIGIT) {
@@ -429,6 +469,28 @@ void PhoneScan::Run() {
   uint32_t i = 0;
   while (i < n) {
     const uint8_t cls = kByteClass[static_cast<uint8_t>(s[i])];
+    if (cls == kLetter) {
+      // The common case: a word of letters only. Run the digit-word
+      // automaton while finding its end; an ordinary word just ends the run.
+      uint64_t d = kWords.first & kWords.accept[static_cast<uint8_t>(s[i])];
+      uint32_t j = i + 1;
+      while (d != 0 && j < n && IsAsciiLetter(s[j])) {
+        d = WordStep(d, static_cast<uint8_t>(s[j]));
+        ++j;
+      }
+      if (d == 0) j = SkipLetters(s, j, n);
+      if (j == n || !IsAsciiDigit(s[j])) {
+        if ((d & kWords.last) == 0) {
+          if (!units_.empty()) FinishRun();
+        } else if (const DigitWord* w = SingleDigitWord(s + i, j - i)) {
+          AddUnit(i, j, w->digit, static_cast<uint8_t>(kDecoded | kWord | (w->weak ? kWeak : 0)));
+        } else if (j - i > kMaxDecodeLength || !DecodeAlnum(i, j)) {
+          FinishRun();
+        }
+        i = j;
+        continue;
+      }
+    }
     if (cls == kLetter || cls == kDigit) {
       uint32_t j = i;
       bool has_letter = false, has_digit = false;
@@ -467,7 +529,7 @@ void PhoneScan::Run() {
       continue;
     }
     if (cls == kBreak) {
-      FinishRun();
+      if (!units_.empty()) FinishRun();
       ++i;
       continue;
     }
@@ -544,16 +606,18 @@ void PhoneScan::DecodeLetters(uint32_t a, uint32_t b) {
 // words over weak ones, then fewest units. Adds the units and returns true,
 // or returns false when [a, b) cannot be read whole.
 bool PhoneScan::DecodeAlnum(uint32_t a, uint32_t b) {
-  struct Step {
-    int cost = std::numeric_limits<int>::max();
-    uint16_t units = 0;
-    uint16_t prev = 0;
-    uint8_t digit = 0;
-    uint8_t flags = 0;
+  constexpr int kUnreachable = std::numeric_limits<int>::max();
+  struct Step {  // trivial, so the array below costs nothing to declare
+    int cost;
+    uint16_t units;
+    uint16_t prev;
+    uint8_t digit;
+    uint8_t flags;
   };
   const char* s = text_.data() + a;
   const uint32_t n = b - a;
-  std::array<Step, kMaxDecodeLength + 1> steps;
+  std::array<Step, kMaxDecodeLength + 1> steps;  // only [0, n] is initialised
+  for (uint32_t k = 0; k <= n; ++k) steps[k] = Step{kUnreachable, 0, 0, 0, 0};
   steps[0].cost = 0;
   auto relax = [&](uint32_t from, uint32_t to, int cost, int digit, uint8_t flags) {
     Step& t = steps[to];
@@ -564,7 +628,7 @@ bool PhoneScan::DecodeAlnum(uint32_t a, uint32_t b) {
     }
   };
   for (uint32_t i = 0; i < n; ++i) {
-    if (steps[i].cost == std::numeric_limits<int>::max()) continue;
+    if (steps[i].cost == kUnreachable) continue;
     const char c = s[i];
     if (IsAsciiDigit(c)) relax(i, i + 1, 0, c - '0', 0);
     if ((c == 'S' || c == 'B') && i > 0 && i + 1 < n && IsAsciiDigit(s[i - 1]) && IsAsciiDigit(s[i + 1])) {
@@ -585,7 +649,7 @@ bool PhoneScan::DecodeAlnum(uint32_t a, uint32_t b) {
             static_cast<uint8_t>(kDecoded | kWord | (w.weak ? kWeak : 0)));
     }
   }
-  if (steps[n].cost == std::numeric_limits<int>::max()) return false;
+  if (steps[n].cost == kUnreachable) return false;
   std::array<uint32_t, kMaxDecodeLength + 1> ends;
   uint32_t count = 0;
   for (uint32_t at = n; at != 0; at = steps[at].prev) ends[count++] = at;
