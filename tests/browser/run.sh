@@ -54,7 +54,7 @@ port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()
 base="http://127.0.0.1:$port"
 "$bin/vigild" --listen "127.0.0.1:$port" --data "$data" --ui "$root/tools/ui" >"$work/vigild.log" 2>&1 &
 vigild_pid=$!
-for _ in $(seq 100); do
+for _ in $(seq 1200); do  # first start compiles the rule pack (can take a while)
   if curl -sf "$base/healthz" >/dev/null 2>&1; then break; fi
   if ! kill -0 "$vigild_pid" 2>/dev/null; then
     echo "browser tests: vigild exited:" >&2; cat "$work/vigild.log" >&2; exit 1

@@ -333,7 +333,8 @@ test('entity: pivot from an ad to every ad sharing the phone, with cities and a 
   await page.waitForSelector('article.entity-view svg.timeline');
   const data = await apiGet(`/v1/entities/phone/${encodeURIComponent(CIRCUIT_PHONE)}`);
   const cityText = await page.textContent('.stat-cities');
-  for (const city of CIRCUIT_CITIES) assert.ok(cityText.includes(city), `city ${city} in ${cityText}`);
+  // vigild may fold city names to lower case for linking.
+  for (const city of CIRCUIT_CITIES) assert.ok(cityText.toLowerCase().includes(city.toLowerCase()), `city ${city} in ${cityText}`);
   const rows = await page.$$eval('table.entity-ads tbody tr', (trs) => trs.map((t) => t.dataset.id));
   assert.deepEqual(rows, data.ads.map((x) => x.ad_id));
   for (const id of CIRCUIT_IDS) assert.ok(rows.includes(id), `${id} listed`);
