@@ -24,4 +24,8 @@ void AddRulesRunCommands(CLI::App* rules, int* exit_code);
 // `vigil scan` (tools/cmd_scan.cc), added to the top-level app.
 void AddScanCommand(CLI::App* app, int* exit_code);
 
+// `vigil tokens create|list|revoke` (tools/cmd_tokens.cc), added to the
+// top-level app.
+void AddTokensCommand(CLI::App* app, int* exit_code);
+
 }  // namespace vigil::tools

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   vigil::tools::AddRulesCommands(rules, &exit_code);
   vigil::tools::AddRulesRunCommands(rules, &exit_code);
   vigil::tools::AddScanCommand(&app, &exit_code);
+  vigil::tools::AddTokensCommand(&app, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,249 @@
+// IngestPipeline: a submitted body waits in scan_queue_ until a scan
+// worker takes it, splits it into lines, parses and scans each one, then
+// moves it to commit_queue_; a committer thread stores it with
+// Store::PutScanned (which joins the store's group commit) and calls the
+// batch's callback. in_flight_* count a batch from Submit to its callback.
+#include "tools/ingest_pipeline.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "scanner/document_parser.h"
+
+namespace vigil::daemon {
+namespace {
+
+constexpr size_t kPadding = 64;  // readable bytes simdjson may touch after a line
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+struct IngestPipeline::Batch {
+  std::string body;  // followed by kPadding bytes of padding
+  size_t body_bytes = 0;
+  uint64_t first_line = 1;
+  IngestCallback done;
+  std::chrono::steady_clock::time_point submitted;
+  std::vector<scanner::Document> docs;
+  std::vector<scanner::ScanResult> results;
+  IngestOutcome outcome;
+};
+
+struct IngestPipeline::Worker {
+  explicit Worker(size_t max_line_bytes)
+      : parser(scanner::DocumentParser::Limits{max_line_bytes, storage::kMaxAdIdBytes / 2}) {}
+  scanner::DocumentParser parser;
+  std::unique_ptr<scanner::ScanContext> context;
+};
+
+IngestPipeline::IngestPipeline(storage::Store* store, LiveRules* rules, Metrics* metrics, Options options)
+    : store_(store), rules_(rules), metrics_(metrics), options_(options) {
+  if (options_.scan_workers < 1) options_.scan_workers = 1;
+  if (options_.committers < 1) options_.committers = 1;
+  if (options_.max_batches < 1) options_.max_batches = 1;
+  std::shared_ptr<const scanner::Scanner> scan = rules_->Current();
+  for (int i = 0; i < options_.scan_workers; ++i) {
+    auto w = std::make_unique<Worker>(options_.max_line_bytes);
+    if (scan) w->context = scan->NewContext();
+    workers_.push_back(std::move(w));
+  }
+  for (int i = 0; i < options_.scan_workers; ++i) threads_.emplace_back([this, i] { ScanLoop(i); });
+  for (int i = 0; i < options_.committers; ++i) threads_.emplace_back([this] { CommitLoop(); });
+}
+
+IngestPipeline::~IngestPipeline() { Shutdown(); }
+
+Status IngestPipeline::Submit(std::string body, uint64_t first_line, IngestCallback done) {
+  size_t bytes = body.size();
+  std::unique_lock lock(mu_);
+  if (closed_) return Status::Unavailable("shutting down");
+  if (in_flight_batches_ >= options_.max_batches ||
+      (in_flight_batches_ > 0 && in_flight_bytes_ + bytes > options_.max_bytes)) {
+    return Status::Unavailable(fmt::format("ingest queue full ({} batches, {} bytes waiting)", in_flight_batches_,
+                                           in_flight_bytes_));
+  }
+  ++in_flight_batches_;
+  in_flight_bytes_ += bytes;
+  lock.unlock();
+  auto batch = std::make_unique<Batch>();
+  batch->body = std::move(body);
+  batch->body_bytes = bytes;
+  batch->body.append(kPadding, ' ');
+  batch->first_line = first_line;
+  batch->done = std::move(done);
+  batch->submitted = std::chrono::steady_clock::now();
+  lock.lock();
+  scan_queue_.push_back(std::move(batch));
+  lock.unlock();
+  scan_cv_.notify_one();
+  return Status::Ok();
+}
+
+void IngestPipeline::ScanLoop(int index) {
+  Worker* worker = workers_[static_cast<size_t>(index)].get();
+  std::unique_lock lock(mu_);
+  while (true) {
+    scan_cv_.wait(lock, [&] { return stopping_ || !scan_queue_.empty(); });
+    if (scan_queue_.empty()) return;  // stopping and drained
+    std::unique_ptr<Batch> batch = std::move(scan_queue_.front());
+    scan_queue_.pop_front();
+    ++scanning_;
+    lock.unlock();
+    auto started = std::chrono::steady_clock::now();
+    ScanBatch(batch.get(), worker);
+    if (metrics_) metrics_->scan_seconds.Observe(SecondsSince(started));
+    lock.lock();
+    --scanning_;
+    if (batch->docs.empty()) {
+      lock.unlock();
+      Finish(std::move(batch));
+      lock.lock();
+    } else {
+      commit_queue_.push_back(std::move(batch));
+      commit_cv_.notify_one();
+    }
+  }
+}
+
+void IngestPipeline::ScanBatch(Batch* batch, Worker* worker) {
+  std::shared_ptr<const scanner::Scanner> scan = rules_->Current();
+  IngestOutcome& out = batch->outcome;
+  out.pack = scan ? scan->rules().pack_label() : std::string();
+  std::string_view body(batch->body.data(), batch->body_bytes);
+  uint64_t number = batch->first_line;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t nl = body.find('\n', pos);
+    size_t end = nl == std::string_view::npos ? body.size() : nl;
+    std::string_view line = body.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos = end + 1;
+    uint64_t this_line = number++;
+    if (scanner::IsBlankLine(line)) continue;
+    ++out.lines;
+    if (line.size() > options_.max_line_bytes) {
+      out.errors.push_back({this_line, fmt::format("line is {} bytes; the limit is {}", line.size(),
+                                                   options_.max_line_bytes)});
+      continue;
+    }
+    scanner::Document doc;
+    if (Status s = worker->parser.Parse(line, &doc, /*padded=*/true); !s.ok()) {
+      out.errors.push_back({this_line, s.message()});
+      continue;
+    }
+    if (!scan) {
+      out.errors.push_back({this_line, "no rule pack is loaded"});
+      continue;
+    }
+    scanner::ScanResult result;
+    if (Status s = scan->Scan(doc, worker->context.get(), &result); !s.ok()) {
+      out.errors.push_back({this_line, "scan failed: " + s.message()});
+      continue;
+    }
+    result.id = doc.id;
+    batch->docs.push_back(std::move(doc));
+    batch->results.push_back(std::move(result));
+  }
+  if (metrics_ && !out.errors.empty()) {
+    metrics_->errors[static_cast<size_t>(ErrorKind::kBadLine)].fetch_add(out.errors.size(),
+                                                                         std::memory_order_relaxed);
+  }
+  std::string().swap(batch->body);  // the documents own their text now
+}
+
+void IngestPipeline::CommitLoop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    commit_cv_.wait(lock, [&] { return !commit_queue_.empty() || (stopping_ && scan_queue_.empty() && scanning_ == 0); });
+    if (commit_queue_.empty()) return;
+    std::unique_ptr<Batch> batch = std::move(commit_queue_.front());
+    commit_queue_.pop_front();
+    ++committing_;
+    lock.unlock();
+    std::vector<storage::ScannedAd> ads;
+    ads.reserve(batch->docs.size());
+    for (size_t i = 0; i < batch->docs.size(); ++i) ads.push_back({&batch->docs[i], &batch->results[i]});
+    storage::PutStats stats;
+    auto started = std::chrono::steady_clock::now();
+    Status s = store_->PutScanned(ads, &stats);
+    if (metrics_) metrics_->commit_seconds.Observe(SecondsSince(started));
+    IngestOutcome& out = batch->outcome;
+    out.status = s;
+    if (s.ok()) {
+      out.new_ads = stats.new_ads;
+      out.new_versions = stats.new_versions;
+      out.duplicates = stats.duplicates;
+      out.flagged = stats.flagged;
+      out.accepted = stats.ads;
+    } else {
+      spdlog::error("ingest commit failed ({} documents): {}", ads.size(), s.ToString());
+    }
+    Finish(std::move(batch));
+    lock.lock();
+    --committing_;
+    commit_cv_.notify_all();  // Shutdown's committers may be waiting for the scan stage to drain
+  }
+}
+
+void IngestPipeline::Finish(std::unique_ptr<Batch> batch) {
+  IngestOutcome& out = batch->outcome;
+  if (metrics_) {
+    if (out.status.ok()) {
+      metrics_->documents_ingested.fetch_add(out.accepted, std::memory_order_relaxed);
+      metrics_->bytes_ingested.fetch_add(batch->body_bytes, std::memory_order_relaxed);
+      metrics_->documents_new.fetch_add(out.new_ads + out.new_versions, std::memory_order_relaxed);
+      metrics_->documents_duplicate.fetch_add(out.duplicates, std::memory_order_relaxed);
+      metrics_->documents_flagged.fetch_add(out.flagged, std::memory_order_relaxed);
+      metrics_->batches_committed.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      metrics_->CountError(ErrorKind::kStore);
+    }
+    metrics_->ack_seconds.Observe(SecondsSince(batch->submitted));
+  }
+  size_t bytes = batch->body_bytes;
+  IngestCallback done = std::move(batch->done);
+  IngestOutcome outcome = std::move(batch->outcome);
+  batch.reset();
+  if (done) done(std::move(outcome));
+  {
+    std::lock_guard lock(mu_);
+    --in_flight_batches_;
+    in_flight_bytes_ -= bytes;
+  }
+  idle_cv_.notify_all();
+}
+
+void IngestPipeline::Shutdown() {
+  std::unique_lock lock(mu_);
+  closed_ = true;
+  idle_cv_.wait(lock, [&] { return in_flight_batches_ == 0; });
+  if (threads_.empty()) return;
+  stopping_ = true;
+  lock.unlock();
+  scan_cv_.notify_all();
+  commit_cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+size_t IngestPipeline::scan_queue_batches() const {
+  std::lock_guard lock(mu_);
+  return scan_queue_.size() + scanning_;
+}
+
+size_t IngestPipeline::commit_queue_batches() const {
+  std::lock_guard lock(mu_);
+  return commit_queue_.size() + committing_;
+}
+
+size_t IngestPipeline::queued_bytes() const {
+  std::lock_guard lock(mu_);
+  return in_flight_bytes_;
+}
+
+}  // namespace vigil::daemon
