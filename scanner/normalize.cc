@@ -542,14 +542,16 @@ class Pass {
     sc_.proto.clear();
     sc_.run.clear();
     sc_.held.clear();
-    w_.Start(n_ + 16);
+    w_.Start(n_ + 64);  // room for FastAscii's reservation (n - p + 32) without growing
     size_t p = 0;
     while (p < n_) {
       if (!options_.ascii_fast_path) {
         p = GeneralWord(p);
         continue;
       }
-      if (sc_.run.empty() && sc_.held.empty()) {
+      const uint8_t first = kByteClass[s_[p]];
+      if ((first == kLetter || first == kDigit || first == kSymbol) && sc_.run.empty() &&
+          sc_.held.empty()) {
         p = FastAscii(p);
         if (p >= n_) break;
       }
@@ -589,6 +591,20 @@ class Pass {
   // Returns the position of the first word it leaves to the general loop
   // (or n_); sep_ then holds the separators before that word, exactly as
   // the general loop would have it.
+  // The end of the run of ASCII separators starting at s[q], q + 3 < n.
+  // Runs are one to three bytes long, unpredictably: the first three are
+  // counted without branching.
+  static size_t SeparatorRunEnd(const uint8_t* s, size_t q, size_t n) {
+    const size_t c1 = kByteClass[s[q + 1]] == kSeparator;
+    const size_t c2 = c1 & (kByteClass[s[q + 2]] == kSeparator);
+    const size_t c3 = c2 & (kByteClass[s[q + 3]] == kSeparator);
+    size_t r = q + 1 + c1 + c2 + c3;
+    if (c3) {
+      while (r < n && kByteClass[s[r]] == kSeparator) ++r;
+    }
+    return r;
+  }
+
   // Not inlined into Run: on its own it keeps its state in registers.
   __attribute__((noinline)) size_t FastAscii(size_t p) {
     const uint8_t* const s = s_;
@@ -666,8 +682,7 @@ class Pass {
           if (ends_in_run) {
             o += take;
             const size_t q = p + take;
-            size_t r = q + 1;
-            while (r < n && kByteClass[s[r]] == kSeparator) ++r;
+            const size_t r = SeparatorRunEnd(s, q, n);
             sep_begin = static_cast<uint32_t>(q);
             sep_end = static_cast<uint32_t>(r);
             p = r;
@@ -722,15 +737,7 @@ class Pass {
       }
       o += space + len;
       space = 1;
-      // The separator run: its first three bytes without branching (runs
-      // are one to three bytes long, unpredictably), then a loop.
-      const size_t c1 = kByteClass[s[q + 1]] == kSeparator;
-      const size_t c2 = c1 & (kByteClass[s[q + 2]] == kSeparator);
-      const size_t c3 = c2 & (kByteClass[s[q + 3]] == kSeparator);
-      size_t r = q + 1 + c1 + c2 + c3;
-      if (c3) {
-        while (r < n && kByteClass[s[r]] == kSeparator) ++r;
-      }
+      const size_t r = SeparatorRunEnd(s, q, n);
       sep_begin = static_cast<uint32_t>(q);
       sep_end = static_cast<uint32_t>(r);
       p = r;
@@ -1059,27 +1066,46 @@ class Pass {
 
   void EmitUnits(const Unit* u, size_t n) {
     w_.Reserve(4 * n);
+    // Locals, not the writer's members: char stores may alias anything, so
+    // members would be reloaded after every byte.
+    char* const t = w_.text();
+    uint32_t* const bs = w_.begin();
+    uint32_t* const es = w_.end();
+    size_t o = w_.size();
+    bool changed = false;
     for (size_t i = 0; i < n; ++i) {
       const uint32_t cp = u[i].cp;
       const uint32_t b = u[i].begin;
       const uint32_t e = u[i].end;
-      if (u[i].changed) out_->decoded = true;
+      changed |= u[i].changed;
+      size_t len;
       if (cp < 0x80) {
-        w_.Put(static_cast<char>(cp), b, e);
+        t[o] = static_cast<char>(cp);
+        len = 1;
       } else if (cp < 0x800) {
-        w_.Put(static_cast<char>(0xC0 | (cp >> 6)), b, e);
-        w_.Put(static_cast<char>(0x80 | (cp & 0x3F)), b, e);
+        t[o] = static_cast<char>(0xC0 | (cp >> 6));
+        t[o + 1] = static_cast<char>(0x80 | (cp & 0x3F));
+        len = 2;
       } else if (cp < 0x10000) {
-        w_.Put(static_cast<char>(0xE0 | (cp >> 12)), b, e);
-        w_.Put(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), b, e);
-        w_.Put(static_cast<char>(0x80 | (cp & 0x3F)), b, e);
+        t[o] = static_cast<char>(0xE0 | (cp >> 12));
+        t[o + 1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        t[o + 2] = static_cast<char>(0x80 | (cp & 0x3F));
+        len = 3;
       } else {
-        w_.Put(static_cast<char>(0xF0 | (cp >> 18)), b, e);
-        w_.Put(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)), b, e);
-        w_.Put(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)), b, e);
-        w_.Put(static_cast<char>(0x80 | (cp & 0x3F)), b, e);
+        t[o] = static_cast<char>(0xF0 | (cp >> 18));
+        t[o + 1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        t[o + 2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        t[o + 3] = static_cast<char>(0x80 | (cp & 0x3F));
+        len = 4;
       }
+      for (size_t k = 0; k < len; ++k) {
+        bs[o + k] = b;
+        es[o + k] = e;
+      }
+      o += len;
     }
+    w_.SetSize(o);
+    if (changed) out_->decoded = true;
   }
 
   const uint8_t* s_;
