@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -891,12 +892,18 @@ void PhoneScan::PairSplitParts() {
 }  // namespace
 
 struct PhoneExtractor::Impl {
-  explicit Impl(Options opts) : options(std::move(opts)), verdicts(options.default_region) {
+  explicit Impl(Options opts) : options(Normalized(std::move(opts))), verdicts(options.default_region) {
     if (verdicts.region_country_code() == 0) {
       status = Status::InvalidArgument("phone extractor: unknown default_region \"" + options.default_region +
                                        "\" (want an ISO 3166 code libphonenumber knows, such as \"US\")");
     }
   }
+  // Region codes are upper case ("us" -> "US").
+  static Options Normalized(Options o) {
+    for (char& c : o.default_region) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return o;
+  }
+
   Options options;
   Verdicts verdicts;
   Status status;
