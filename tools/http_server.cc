@@ -27,6 +27,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -152,7 +153,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     idle_ = buffer_.size() == 0;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_->config.max_header_bytes));
-    parser_->body_limit(kStaticBodyLimit);
+    // The route's limit is set once the header is known (OnHeader); until
+    // then a large Content-Length must not fail the header read.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(std::chrono::seconds(server_->config.header_timeout_seconds));
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -202,6 +205,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       ApiResponse r = ApiService::Error(405, "static files accept GET only");
       r.headers.emplace_back("Allow", "GET");
       return Reply(std::move(r), has_body);
+    } else {
+      parser_->body_limit(kStaticBodyLimit);
     }
     if (beast::iequals(req[http::field::expect], "100-continue") && has_body) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());

@@ -22,8 +22,6 @@ namespace {
 using json = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
-constexpr std::chrono::seconds kRecheckInterval{1};
-
 std::string Hex(const unsigned char* p, size_t n) {
   static const char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -251,10 +249,7 @@ TokenAuth::FileStamp TokenAuth::Stat() const {
   return f;
 }
 
-void TokenAuth::ReloadLocked(bool force) {
-  auto now = std::chrono::steady_clock::now();
-  if (!force && loaded_ && now - last_check_ < kRecheckInterval) return;
-  last_check_ = now;
+void TokenAuth::ReloadLocked() {
   FileStamp stamp = Stat();
   if (loaded_ && stamp == stamp_) return;
   Result<std::vector<TokenRecord>> records = store_.List();
@@ -269,21 +264,17 @@ void TokenAuth::ReloadLocked(bool force) {
 
 std::optional<Principal> TokenAuth::Authenticate(std::string_view token) {
   std::lock_guard lock(mu_);
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    // First pass: the periodic check; on a miss, look at the file again.
-    ReloadLocked(/*force=*/attempt == 1);
-    if (token.size() >= 4 && token.size() <= 256) {
-      for (const TokenRecord& r : valid_) {
-        if (ConstantTimeEquals(HashToken(r.salt, token), r.hash)) return Principal{r.user, r.role, r.id};
-      }
-    }
+  ReloadLocked();
+  if (token.size() < 4 || token.size() > 256) return std::nullopt;
+  for (const TokenRecord& r : valid_) {
+    if (ConstantTimeEquals(HashToken(r.salt, token), r.hash)) return Principal{r.user, r.role, r.id};
   }
   return std::nullopt;
 }
 
 size_t TokenAuth::valid_tokens() {
   std::lock_guard lock(mu_);
-  ReloadLocked(false);
+  ReloadLocked();
   return valid_.size();
 }
 

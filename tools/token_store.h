@@ -11,11 +11,11 @@
 //
 // Thread-safety: TokenStore's functions are safe from many threads and
 // processes (the file lock serialises writers). TokenAuth may be called
-// from many threads at once; it re-reads the file when it changed (checked
-// at most once a second, and on every authentication miss).
+// from many threads at once. It stats the file on every call (a
+// microsecond) and re-reads it when its inode, size or mtime changed, so a
+// running vigild honours new and revoked tokens at the next request.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -95,13 +95,12 @@ class TokenAuth {
     bool operator==(const FileStamp&) const = default;
   };
   FileStamp Stat() const;
-  void ReloadLocked(bool force);
+  void ReloadLocked();
 
   TokenStore store_;
   std::mutex mu_;
   std::vector<TokenRecord> valid_;
   FileStamp stamp_;
-  std::chrono::steady_clock::time_point last_check_{};
   bool loaded_ = false;
 };
 

@@ -1,0 +1,86 @@
+#include "tools/ingest_pipeline.h"
+
+#include <atomic>
+#include <future>
+
+#include <catch2/catch.hpp>
+
+#include "tests/tools/daemon_fixture.h"
+
+namespace {
+using vigil::daemon::IngestOutcome;
+using vigil::daemon::IngestPipeline;
+using vigil::daemon::testing::DaemonFixture;
+
+std::string Ads(int first, int n) {
+  std::string out;
+  for (int i = first; i < first + n; ++i) {
+    out += "{\"id\":\"p" + std::to_string(i) + "\",\"text\":\"" + (i % 2 ? "so fresh" : "sofa") +
+           ", call 702-555-01" + std::to_string(10 + i % 90) + "\"}\n";
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("every submitted batch is acknowledged once, after it is stored", "[pipeline]") {
+  IngestPipeline::Options options;
+  options.scan_workers = 2;
+  options.committers = 3;
+  DaemonFixture f(options);
+  std::atomic<int> acked{0};
+  std::atomic<uint64_t> accepted{0}, flagged{0};
+  std::atomic<bool> all_present{true};
+  constexpr int kBatches = 20;
+  for (int b = 0; b < kBatches; ++b) {
+    while (true) {
+      auto s = f.pipeline->Submit(Ads(b * 50, 50), 1, [&, b](IngestOutcome out) {
+        REQUIRE(out.status.ok());
+        accepted += out.accepted;
+        flagged += out.flagged;
+        // Durable before the callback: the batch's last ad is readable now.
+        if (!f.store->GetAd("p" + std::to_string(b * 50 + 49)).ok()) all_present = false;
+        ++acked;
+      });
+      if (s.ok()) break;
+      REQUIRE(s.IsUnavailable());
+      std::this_thread::yield();
+    }
+  }
+  f.pipeline->Shutdown();  // drains
+  CHECK(acked.load() == kBatches);
+  CHECK(accepted.load() == kBatches * 50);
+  CHECK(flagged.load() == kBatches * 25);
+  CHECK(all_present.load());
+  CHECK(f.metrics.batches_committed.load() == kBatches);
+  CHECK(f.pipeline->Submit(Ads(0, 1), 1, [](IngestOutcome) {}).IsUnavailable());
+}
+
+TEST_CASE("line numbers count from the given first line and include blank lines", "[pipeline]") {
+  DaemonFixture f;
+  std::promise<IngestOutcome> p;
+  REQUIRE(f.pipeline->Submit(Ads(0, 1) + "\n{\"id\":\"x\"}\r\n" + Ads(1, 1), 100,
+                             [&](IngestOutcome out) { p.set_value(std::move(out)); })
+              .ok());
+  IngestOutcome out = p.get_future().get();
+  CHECK(out.lines == 3);
+  CHECK(out.accepted == 2);
+  REQUIRE(out.errors.size() == 1);
+  CHECK(out.errors[0].line == 102);
+  CHECK(out.pack == "test@0.1.0");
+}
+
+TEST_CASE("the byte bound refuses a batch that would overflow it", "[pipeline]") {
+  IngestPipeline::Options options;
+  options.max_bytes = 64;
+  DaemonFixture f(options);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> done;
+  REQUIRE(f.pipeline->Submit(Ads(0, 1), 1, [&](IngestOutcome) {
+    released.wait();
+    done.set_value();
+  }).ok());
+  CHECK(f.pipeline->Submit(Ads(1, 1), 1, [](IngestOutcome) {}).IsUnavailable());
+  release.set_value();
+  done.get_future().wait();
+}
