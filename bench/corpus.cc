@@ -175,6 +175,10 @@ std::string CorpusGenerator::Phone(std::string* e164, bool* obfuscated) {
 }
 
 std::string CorpusGenerator::Trick(const std::string& phrase) {
+  // The tricks below rewrite byte by byte: keep phrases with emoji intact.
+  for (char c : phrase) {
+    if (static_cast<unsigned char>(c) >= 0x80) return phrase;
+  }
   switch (Pick(10)) {
     case 0: {  // spaced capitals
       std::string out;
@@ -203,7 +207,10 @@ std::string CorpusGenerator::Trick(const std::string& phrase) {
       std::string out;
       for (size_t i = 0; i < phrase.size(); ++i) {
         out.push_back(phrase[i]);
-        if (i % 3 == 1 && phrase[i] != ' ') out += "\u200b";
+        // Only between ASCII letters, never inside a multi-byte character.
+        unsigned char c = static_cast<unsigned char>(phrase[i]);
+        unsigned char next = i + 1 < phrase.size() ? static_cast<unsigned char>(phrase[i + 1]) : 0;
+        if (i % 3 == 1 && std::isalpha(c) && next < 0x80 && std::isalpha(next)) out += "\u200b";
       }
       return out;
     }

@@ -5,11 +5,11 @@
 // gets a global pattern index. Rule patterns of `normalized` rules go into
 // `normalized_db`, those of `raw` rules into `raw_db` (`unless` patterns
 // only run in RE2, in the window around a hit); both are block
-// mode databases compiled with HS_FLAG_SINGLEMATCH (Hyperscan answers
-// "which patterns occur", cheaply) and no start-of-match tracking. RE2 then
-// confirms each reported pattern and recovers every span with a forward
-// scan of the document (leftmost-first, non-overlapping), so one RE2 pass
-// runs per pattern that occurs, not per raw match end.
+// mode databases without start-of-match tracking: Hyperscan reports every
+// (pattern, end offset). RE2 then confirms each end and recovers its start
+// by matching `(?:pattern)\z` on the text up to that end (a reverse DFA
+// walk over the match only, Nosey Parker's trick); one hit is kept per
+// (rule, start), the longest.
 //
 // Immutable after construction; safe for concurrent readers.
 #pragma once
@@ -30,6 +30,10 @@ struct PatternProgram {
   bool is_unless = false;
   bool raw = false;             // runs on the original text, not the normalised one
   std::unique_ptr<RE2> re2;
+  // `(?:pattern)\z`, for rule patterns: given an end offset Hyperscan
+  // reported, RE2 runs its reverse DFA back from that end to the leftmost
+  // start, costing the match's length rather than the text's.
+  std::unique_ptr<RE2> re2_at_end;
 };
 
 struct HsDatabaseDeleter {

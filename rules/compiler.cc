@@ -2,9 +2,9 @@
 //
 // Every pattern (rule patterns, then `unless` patterns, rule by rule) gets a
 // global id. Hyperscan sees the rule patterns in at most two block-mode
-// databases (normalised text, raw text) with HS_FLAG_SINGLEMATCH: the
-// scanner asks it only which patterns occur; RE2 recovers spans, and tries
-// `unless` patterns only in the window around a hit. The serialised form stores
+// databases (normalised text, raw text) and reports every end offset; RE2
+// recovers each start from its end (`(?:p)\z`), and tries `unless`
+// patterns only in the window around a hit. The serialised form stores
 // rule metadata as JSON and the Hyperscan databases as Hyperscan serialises
 // them, so loading a cached set costs an RE2 compile (milliseconds), not a
 // Hyperscan compile (seconds).
@@ -131,6 +131,9 @@ bool BuildPatternPrograms(CompiledRuleSet* set, const Pack* pack, Diagnostics* d
         diags->Add(std::move(d));
         ok = false;
       }
+      if (!is_unless && program.re2->ok()) {
+        program.re2_at_end = std::make_unique<RE2>("(?:" + regex + ")\\z", re2_options);
+      }
       if (is_unless) impl.unless_of_rule[r].push_back(static_cast<uint32_t>(impl.patterns.size()));
       impl.patterns.push_back(std::move(program));
     };
@@ -159,7 +162,7 @@ Status CompileDatabase(const CompiledRuleSet& set, bool raw, HsDatabasePtr* out,
     const RuleInfo& rule = set.rules()[p.rule];
     const std::string& regex = p.is_unless ? rule.unless_patterns[p.index_in_rule] : rule.patterns[p.index_in_rule];
     expressions.push_back(regex.c_str());
-    flags.push_back(PatternFlagsForHyperscan() | HS_FLAG_SINGLEMATCH);
+    flags.push_back(PatternFlagsForHyperscan());
     ids.push_back(id);
   }
   out->reset();

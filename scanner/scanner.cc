@@ -4,11 +4,11 @@
 //        │                            │
 //        │ raw rules                  │ normalised rules
 //        ▼                            ▼
-//   Hyperscan (SINGLEMATCH): which patterns occur anywhere
+//   Hyperscan: every (pattern, end offset)
 //        │
-//   RE2 per occurring pattern: every span, leftmost-first
+//   RE2 `(?:p)\z` back from each end: confirms it, finds the start
 //        │
-//   `unless` windows (RE2, only if the context pattern occurs at all)
+//   `unless` windows (RE2 on the bytes around each hit)
 //        │
 //   phone + entity extractors on the original text; a phone that needed
 //   decoding fires `obscured_contact.phone_decoded`
@@ -43,10 +43,12 @@ struct ScanContext::State {
   const rules::CompiledRuleSetImpl* prepared_for = nullptr;
   NormalizedText normalized;
   std::string raw_clean;          // original text with invalid UTF-8 bytes replaced
-  std::vector<uint8_t> occurs;    // per global pattern id: Hyperscan reported it
-  std::vector<uint32_t> occurred; // the ids with occurs[id] set, in report order
+  // (global pattern id, end offset) as Hyperscan reported them, for the
+  // normalised text then the raw text.
+  std::vector<std::pair<uint32_t, uint32_t>> ends;
   std::vector<Candidate> candidates;
   std::vector<uint8_t> fired;           // per rule: some candidate hit
+  std::vector<uint32_t> covered_until;  // per rule: end of its last kept hit
   std::vector<double> category_weight;  // per category: strongest counted hit, -1 none
 
   ~State() {
@@ -67,25 +69,28 @@ struct Scanner::Impl {
 
 namespace {
 
+// Every raw match end, up to a limit (Hyperscan stops when it is reached).
 struct MatchCollector {
-  std::vector<uint8_t>* occurs;
-  std::vector<uint32_t>* occurred;
+  std::vector<std::pair<uint32_t, uint32_t>>* ends;
+  size_t limit;
+  bool overflow = false;
 };
 
-int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long /*to*/, unsigned int /*flags*/,
+int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long to, unsigned int /*flags*/,
             void* context) {
   auto* c = static_cast<MatchCollector*>(context);
-  if (id < c->occurs->size() && !(*c->occurs)[id]) {
-    (*c->occurs)[id] = 1;
-    c->occurred->push_back(id);
+  if (c->ends->size() >= c->limit) {
+    c->overflow = true;
+    return 1;  // stop this scan: the limit is reported, never silent
   }
-  return 0;  // keep scanning: other patterns may still occur
+  c->ends->emplace_back(id, static_cast<uint32_t>(to));
+  return 0;
 }
 
 Status RunDatabase(const hs_database_t* db, std::string_view text, hs_scratch_t* scratch, MatchCollector* collector) {
   if (db == nullptr || text.empty()) return Status::Ok();
   hs_error_t rc = hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, OnMatch, collector);
-  if (rc != HS_SUCCESS) return Status::Internal(fmt::format("hs_scan failed with code {}", rc));
+  if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED) return Status::Internal(fmt::format("hs_scan failed with code {}", rc));
   return Status::Ok();
 }
 
@@ -164,58 +169,68 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
     }
   }
 
-  st.occurs.assign(impl.patterns.size(), 0);
-  st.occurred.clear();
-  MatchCollector collector{&st.occurs, &st.occurred};
+  st.ends.clear();
+  // Raw ends are bounded well above any real ad's needs; each kept end
+  // costs a few words of memory.
+  MatchCollector collector{&st.ends, 64 * options_.max_hits};
   Status s = RunDatabase(impl.normalized_db.get(), normalized, st.scratch, &collector);
-  if (s.ok()) s = RunDatabase(impl.raw_db.get(), raw, st.scratch, &collector);
+  const size_t normalized_ends = st.ends.size();
+  if (s.ok() && !collector.overflow) s = RunDatabase(impl.raw_db.get(), raw, st.scratch, &collector);
   if (!s.ok()) return s;
+  if (collector.overflow) {
+    out->truncated.push_back(fmt::format("matches: Hyperscan stopped after {} raw matches", st.ends.size()));
+  }
 
-  // Confirm with RE2 and collect every span of every occurring rule pattern.
+  // Confirm every end with RE2 and recover its start. Ends of one pattern
+  // are handled in order so that repeated ends of a long match cost little.
   std::vector<Candidate>& candidates = st.candidates;
   candidates.clear();
-  std::sort(st.occurred.begin(), st.occurred.end());
+  std::sort(st.ends.begin(), st.ends.begin() + normalized_ends);
+  std::sort(st.ends.begin() + normalized_ends, st.ends.end());
   bool hit_limit = false;
-  for (uint32_t id : st.occurred) {
+  size_t unconfirmed = 0;
+  for (size_t i = 0; i < st.ends.size(); ++i) {
+    const auto [id, end] = st.ends[i];
+    if (id >= impl.patterns.size()) continue;
     const rules::PatternProgram& p = impl.patterns[id];
-    if (p.is_unless) continue;
+    if (p.is_unless || !p.re2_at_end) continue;
     const rules::RuleInfo& rule = set.rules()[p.rule];
     const std::string_view text = p.raw ? raw : normalized;
-    const re2::StringPiece piece(text.data(), text.size());
-    size_t pos = 0;
+    if (end > text.size()) continue;
     re2::StringPiece m;
-    while (pos <= text.size() && p.re2->Match(piece, pos, text.size(), RE2::UNANCHORED, &m, 1)) {
-      size_t begin = static_cast<size_t>(m.data() - text.data());
-      size_t end = begin + m.size();
-      pos = m.empty() ? end + 1 : end;
-      if (m.empty()) continue;
-      if (candidates.size() + out->suppressed.size() >= options_.max_hits) {
-        hit_limit = true;
-        break;
-      }
-      Hit hit;
-      hit.rule = rule.id;
-      hit.category = rule.category;
-      hit.pattern_index = static_cast<int>(p.index_in_rule);
-      hit.weight = rule.weight;
-      hit.evidence = rules::EvidenceName(rule.evidence);
-      hit.normalized.assign(text.substr(begin, end - begin));
-      if (p.raw) {
-        hit.start = static_cast<uint32_t>(begin);
-        hit.end = static_cast<uint32_t>(end);
-      } else {
-        st.normalized.ToOriginal(static_cast<uint32_t>(begin), static_cast<uint32_t>(end), &hit.start, &hit.end);
-      }
-      hit.match.assign(original.substr(hit.start, hit.end - hit.start));
-      if (const rules::PatternProgram* context_pattern =
-              FindUnlessContext(impl, p.rule, rule.unless_window, text, begin, end)) {
-        hit.suppressed_reason = "unless: '" + rule.unless_patterns[context_pattern->index_in_rule] + "' nearby";
-        out->suppressed.push_back(std::move(hit));
-      } else {
-        candidates.push_back({static_cast<int>(p.rule), std::move(hit)});
-      }
+    if (!p.re2_at_end->Match(re2::StringPiece(text.data(), end), 0, end, RE2::UNANCHORED, &m, 1) || m.empty()) {
+      ++unconfirmed;
+      continue;
     }
-    if (hit_limit) break;
+    const size_t begin = static_cast<size_t>(m.data() - text.data());
+    if (candidates.size() + out->suppressed.size() >= options_.max_hits) {
+      hit_limit = true;
+      break;
+    }
+    Hit hit;
+    hit.rule = rule.id;
+    hit.category = rule.category;
+    hit.pattern_index = static_cast<int>(p.index_in_rule);
+    hit.weight = rule.weight;
+    hit.evidence = rules::EvidenceName(rule.evidence);
+    hit.normalized.assign(text.substr(begin, end - begin));
+    if (p.raw) {
+      hit.start = static_cast<uint32_t>(begin);
+      hit.end = static_cast<uint32_t>(end);
+    } else {
+      st.normalized.ToOriginal(static_cast<uint32_t>(begin), end, &hit.start, &hit.end);
+    }
+    hit.match.assign(original.substr(hit.start, hit.end - hit.start));
+    if (const rules::PatternProgram* context_pattern =
+            FindUnlessContext(impl, p.rule, rule.unless_window, text, begin, end)) {
+      hit.suppressed_reason = "unless: '" + rule.unless_patterns[context_pattern->index_in_rule] + "' nearby";
+      out->suppressed.push_back(std::move(hit));
+    } else {
+      candidates.push_back({static_cast<int>(p.rule), std::move(hit)});
+    }
+  }
+  if (unconfirmed > 0) {
+    out->truncated.push_back(fmt::format("confirm: RE2 did not confirm {} Hyperscan match ends", unconfirmed));
   }
   if (hit_limit) out->truncated.push_back(fmt::format("hits: stopped at the limit of {}", options_.max_hits));
 
@@ -242,22 +257,30 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
     }
   }
 
-  // Drop duplicate spans of one rule (two patterns of a rule on one span).
+  // One rule, one hit per stretch of text: leftmost first, the longest at
+  // each start, and later hits of the same rule that overlap a kept one are
+  // dropped (RE2's leftmost-longest, non-overlapping reading).
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     if (a.hit.start != b.hit.start) return a.hit.start < b.hit.start;
     if (a.rule != b.rule) return a.rule < b.rule;
     return a.hit.end > b.hit.end;
   });
-  candidates.erase(std::unique(candidates.begin(), candidates.end(),
-                               [](const Candidate& a, const Candidate& b) {
-                                 return a.rule == b.rule && a.hit.start == b.hit.start;
-                               }),
-                   candidates.end());
+  const size_t rule_count = set.rules().size();
+  std::vector<uint32_t>& covered_until = st.covered_until;
+  covered_until.assign(rule_count, 0);
+  size_t kept = 0;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    Candidate& c = candidates[i];
+    if (c.hit.start < covered_until[c.rule]) continue;
+    covered_until[c.rule] = c.hit.end;
+    if (kept != i) candidates[kept] = std::move(c);
+    ++kept;
+  }
+  candidates.resize(kept);
 
   // `requires`: a rule counts only when enough of its partner rules fire
   // on their own (their own requirements are not consulted, so cycles are
   // harmless).
-  const size_t rule_count = set.rules().size();
   std::vector<uint8_t>& fired = st.fired;
   fired.assign(rule_count, 0);
   for (const Candidate& c : candidates) fired[c.rule] = 1;
@@ -290,8 +313,14 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
   // Rounded to 4 decimals so that equal evidence gives byte-identical output.
   out->score = std::round((1.0 - not_trafficking) * 10000.0) / 10000.0;
   out->flagged = out->score + 1e-9 >= set.threshold();
-  std::sort(out->suppressed.begin(), out->suppressed.end(),
-            [](const Hit& a, const Hit& b) { return a.start != b.start ? a.start < b.start : a.rule < b.rule; });
+  std::sort(out->suppressed.begin(), out->suppressed.end(), [](const Hit& a, const Hit& b) {
+    if (a.start != b.start) return a.start < b.start;
+    if (a.rule != b.rule) return a.rule < b.rule;
+    return a.end > b.end;
+  });
+  out->suppressed.erase(std::unique(out->suppressed.begin(), out->suppressed.end(),
+                                    [](const Hit& a, const Hit& b) { return a.rule == b.rule && a.start == b.start; }),
+                        out->suppressed.end());
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <set>
 #include <tuple>
 
@@ -22,16 +23,26 @@ namespace {
 
 using Span = std::tuple<std::string, uint32_t, uint32_t>;  // rule, original start, end
 
-// The scanner reports one hit per (rule, start), the longest, when several
-// patterns of a rule match at one place; compare both sides that way.
-std::set<Span> LongestPerStart(const std::set<Span>& spans) {
+// The scanner keeps, per rule, the leftmost-longest non-overlapping hits
+// over all the rule's patterns; read the reference's spans the same way.
+std::set<Span> NonOverlappingPerRule(const std::set<Span>& spans) {
+  std::vector<Span> sorted(spans.begin(), spans.end());
+  std::sort(sorted.begin(), sorted.end(), [](const Span& a, const Span& b) {
+    if (std::get<0>(a) != std::get<0>(b)) return std::get<0>(a) < std::get<0>(b);
+    if (std::get<1>(a) != std::get<1>(b)) return std::get<1>(a) < std::get<1>(b);
+    return std::get<2>(a) > std::get<2>(b);
+  });
   std::set<Span> out;
-  for (auto it = spans.begin(); it != spans.end(); ++it) {
-    auto next = std::next(it);
-    if (next != spans.end() && std::get<0>(*next) == std::get<0>(*it) && std::get<1>(*next) == std::get<1>(*it)) {
-      continue;  // a longer span at the same start follows
+  std::string rule;
+  uint32_t covered_until = 0;
+  for (const Span& s : sorted) {
+    if (std::get<0>(s) != rule) {
+      rule = std::get<0>(s);
+      covered_until = 0;
     }
-    out.insert(*it);
+    if (std::get<1>(s) < covered_until) continue;
+    covered_until = std::get<2>(s);
+    out.insert(s);
   }
   return out;
 }
@@ -62,7 +73,7 @@ std::set<Span> ReferenceSpans(const vigil::rules::CompiledRuleSet& set,
       spans.emplace(set.rules()[rule_index].id, ob, oe);
     }
   }
-  return LongestPerStart(spans);
+  return NonOverlappingPerRule(spans);
 }
 
 std::set<Span> ScannerSpans(const vigil::scanner::ScanResult& r) {
@@ -72,7 +83,7 @@ std::set<Span> ScannerSpans(const vigil::scanner::ScanResult& r) {
       if (h.pattern_index >= 0) spans.emplace(h.rule, h.start, h.end);
     }
   }
-  return LongestPerStart(spans);
+  return NonOverlappingPerRule(spans);
 }
 
 struct Harness {
@@ -99,7 +110,9 @@ struct Harness {
     for (size_t r = 0; r < set->rules().size(); ++r) {
       const auto& rule = set->rules()[r];
       for (const std::string& p : rule.patterns) {
-        programs.push_back(std::make_unique<RE2>(p, vigil::rules::Re2OptionsForPatterns()));
+        RE2::Options options = vigil::rules::Re2OptionsForPatterns();
+        options.set_longest_match(true);  // leftmost-longest, as the scanner reports
+        programs.push_back(std::make_unique<RE2>(p, options));
         REQUIRE(programs.back()->ok());
         program_rule.emplace_back(r, rule.match_on == vigil::rules::MatchOn::kRaw);
       }
