@@ -1,10 +1,12 @@
-// IngestPipeline: a submitted body waits in scan_queue_ until a scan
-// worker takes it, splits it into lines, parses and scans each one, then
-// moves it to commit_queue_; a committer thread stores it with
+// IngestPipeline: Submit cuts a body into chunks of lines and queues them
+// in scan_queue_; scan workers parse and scan chunks (of any batch) in
+// parallel; the worker that finishes a batch's last chunk joins the chunk
+// outputs in line order and moves the batch to commit_queue_; a committer thread stores it with
 // Store::PutScanned (which joins the store's group commit) and calls the
 // batch's callback. in_flight_* count a batch from Submit to its callback.
 #include "tools/ingest_pipeline.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -23,12 +25,26 @@ double SecondsSince(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
+struct IngestPipeline::Chunk {
+  size_t begin = 0;  // byte range of the body: whole lines
+  size_t end = 0;
+  uint64_t first_line = 1;
+  std::vector<scanner::Document> docs;
+  std::vector<scanner::ScanResult> results;
+  std::vector<LineError> errors;
+  uint64_t lines = 0;
+  std::string pack;
+};
+
 struct IngestPipeline::Batch {
   std::string body;  // followed by kPadding bytes of padding
   size_t body_bytes = 0;
   uint64_t first_line = 1;
   IngestCallback done;
   std::chrono::steady_clock::time_point submitted;
+  std::chrono::steady_clock::time_point scan_started;
+  std::vector<Chunk> chunks;
+  size_t chunks_left = 0;  // guarded by mu_
   std::vector<scanner::Document> docs;
   std::vector<scanner::ScanResult> results;
   IngestOutcome outcome;
@@ -77,10 +93,28 @@ Status IngestPipeline::Submit(std::string body, uint64_t first_line, IngestCallb
   batch->first_line = first_line;
   batch->done = std::move(done);
   batch->submitted = std::chrono::steady_clock::now();
+  // Cut into chunks of whole lines (a trailing unterminated line included).
+  size_t pos = 0;
+  uint64_t line = first_line;
+  while (pos < bytes || batch->chunks.empty()) {
+    Chunk chunk;
+    chunk.begin = pos;
+    chunk.first_line = line;
+    for (size_t n = 0; n < kChunkLines && pos < bytes; ++n, ++line) {
+      const void* nl = std::memchr(batch->body.data() + pos, '\n', bytes - pos);
+      pos = nl ? static_cast<size_t>(static_cast<const char*>(nl) - batch->body.data()) + 1 : bytes;
+    }
+    chunk.end = pos;
+    batch->chunks.push_back(std::move(chunk));
+    if (bytes == 0) break;
+  }
+  batch->chunks_left = batch->chunks.size();
+  Batch* raw = batch.get();
   lock.lock();
-  scan_queue_.push_back(std::move(batch));
+  for (Chunk& c : raw->chunks) scan_queue_.emplace_back(raw, &c);
+  scanning_batches_.push_back(std::move(batch));
   lock.unlock();
-  scan_cv_.notify_one();
+  scan_cv_.notify_all();
   return Status::Ok();
 }
 
@@ -90,32 +124,55 @@ void IngestPipeline::ScanLoop(int index) {
   while (true) {
     scan_cv_.wait(lock, [&] { return stopping_ || !scan_queue_.empty(); });
     if (scan_queue_.empty()) return;  // stopping and drained
-    std::unique_ptr<Batch> batch = std::move(scan_queue_.front());
+    auto [batch, chunk] = scan_queue_.front();
     scan_queue_.pop_front();
     ++scanning_;
+    if (chunk == &batch->chunks.front()) batch->scan_started = std::chrono::steady_clock::now();
     lock.unlock();
-    auto started = std::chrono::steady_clock::now();
-    ScanBatch(batch.get(), worker);
-    if (metrics_) metrics_->scan_seconds.Observe(SecondsSince(started));
+    ScanChunk(batch, chunk, worker);
     lock.lock();
     --scanning_;
-    if (batch->docs.empty()) {
-      lock.unlock();
-      Finish(std::move(batch));
+    if (--batch->chunks_left > 0) continue;
+    // The last chunk of the batch: join the outputs in line order.
+    auto it = std::find_if(scanning_batches_.begin(), scanning_batches_.end(),
+                           [batch = batch](const std::unique_ptr<Batch>& b) { return b.get() == batch; });
+    std::unique_ptr<Batch> owned = std::move(*it);
+    scanning_batches_.erase(it);
+    lock.unlock();
+    IngestOutcome& out = owned->outcome;
+    out.pack = owned->chunks.front().pack;
+    for (Chunk& c : owned->chunks) {
+      out.lines += c.lines;
+      for (auto& d : c.docs) owned->docs.push_back(std::move(d));
+      for (auto& r : c.results) owned->results.push_back(std::move(r));
+      for (auto& e : c.errors) out.errors.push_back(std::move(e));
+    }
+    owned->chunks.clear();
+    std::string().swap(owned->body);  // the documents own their text now
+    if (metrics_) {
+      metrics_->scan_seconds.Observe(SecondsSince(owned->scan_started));
+      if (!out.errors.empty()) {
+        metrics_->errors[static_cast<size_t>(ErrorKind::kBadLine)].fetch_add(out.errors.size(),
+                                                                             std::memory_order_relaxed);
+      }
+    }
+    if (owned->docs.empty()) {
+      Finish(std::move(owned));
       lock.lock();
     } else {
-      commit_queue_.push_back(std::move(batch));
+      lock.lock();
+      commit_queue_.push_back(std::move(owned));
       commit_cv_.notify_one();
     }
   }
 }
 
-void IngestPipeline::ScanBatch(Batch* batch, Worker* worker) {
+void IngestPipeline::ScanChunk(Batch* batch, Chunk* chunk, Worker* worker) {
   std::shared_ptr<const scanner::Scanner> scan = rules_->Current();
-  IngestOutcome& out = batch->outcome;
-  out.pack = scan ? scan->rules().pack_label() : std::string();
-  std::string_view body(batch->body.data(), batch->body_bytes);
-  uint64_t number = batch->first_line;
+  chunk->pack = scan ? scan->rules().pack_label() : std::string();
+  if (scan && !worker->context) worker->context = scan->NewContext();
+  std::string_view body(batch->body.data() + chunk->begin, chunk->end - chunk->begin);
+  uint64_t number = chunk->first_line;
   size_t pos = 0;
   while (pos < body.size()) {
     size_t nl = body.find('\n', pos);
@@ -125,41 +182,38 @@ void IngestPipeline::ScanBatch(Batch* batch, Worker* worker) {
     pos = end + 1;
     uint64_t this_line = number++;
     if (scanner::IsBlankLine(line)) continue;
-    ++out.lines;
+    ++chunk->lines;
     if (line.size() > options_.max_line_bytes) {
-      out.errors.push_back({this_line, fmt::format("line is {} bytes; the limit is {}", line.size(),
-                                                   options_.max_line_bytes)});
+      chunk->errors.push_back({this_line, fmt::format("line is {} bytes; the limit is {}", line.size(),
+                                                      options_.max_line_bytes)});
       continue;
     }
     scanner::Document doc;
     if (Status s = worker->parser.Parse(line, &doc, /*padded=*/true); !s.ok()) {
-      out.errors.push_back({this_line, s.message()});
+      chunk->errors.push_back({this_line, s.message()});
       continue;
     }
     if (!scan) {
-      out.errors.push_back({this_line, "no rule pack is loaded"});
+      chunk->errors.push_back({this_line, "no rule pack is loaded"});
       continue;
     }
     scanner::ScanResult result;
     if (Status s = scan->Scan(doc, worker->context.get(), &result); !s.ok()) {
-      out.errors.push_back({this_line, "scan failed: " + s.message()});
+      chunk->errors.push_back({this_line, "scan failed: " + s.message()});
       continue;
     }
     result.id = doc.id;
-    batch->docs.push_back(std::move(doc));
-    batch->results.push_back(std::move(result));
+    chunk->docs.push_back(std::move(doc));
+    chunk->results.push_back(std::move(result));
   }
-  if (metrics_ && !out.errors.empty()) {
-    metrics_->errors[static_cast<size_t>(ErrorKind::kBadLine)].fetch_add(out.errors.size(),
-                                                                         std::memory_order_relaxed);
-  }
-  std::string().swap(batch->body);  // the documents own their text now
 }
 
 void IngestPipeline::CommitLoop() {
   std::unique_lock lock(mu_);
   while (true) {
-    commit_cv_.wait(lock, [&] { return !commit_queue_.empty() || (stopping_ && scan_queue_.empty() && scanning_ == 0); });
+    commit_cv_.wait(lock, [&] {
+      return !commit_queue_.empty() || (stopping_ && scan_queue_.empty() && scanning_batches_.empty());
+    });
     if (commit_queue_.empty()) return;
     std::unique_ptr<Batch> batch = std::move(commit_queue_.front());
     commit_queue_.pop_front();
@@ -233,7 +287,7 @@ void IngestPipeline::Shutdown() {
 
 size_t IngestPipeline::scan_queue_batches() const {
   std::lock_guard lock(mu_);
-  return scan_queue_.size() + scanning_;
+  return scanning_batches_.size();
 }
 
 size_t IngestPipeline::commit_queue_batches() const {

@@ -2,7 +2,11 @@
 //
 //   Submit (any thread) -> bounded queue -> N scan workers (one
 //   DocumentParser and one ScanContext each; the live scanner is taken
-//   per batch) -> commit stage -> Store::PutScanned (synced) -> callback.
+//   per chunk) -> commit stage -> Store::PutScanned (synced) -> callback.
+//
+// A batch is cut into chunks of kChunkLines lines that the scan workers
+// take independently, so one large batch is scanned on every core at once
+// (ack latency) and many batches keep every core busy (throughput).
 //
 // The commit stage hands each scanned batch to the store from one of a
 // few committer threads; the store's writer queue commits every batch
@@ -89,11 +93,13 @@ class IngestPipeline {
   size_t queued_bytes() const;
 
  private:
+  static constexpr size_t kChunkLines = 32;
   struct Batch;
+  struct Chunk;
   struct Worker;
   void ScanLoop(int index);
   void CommitLoop();
-  void ScanBatch(Batch* batch, Worker* worker);
+  void ScanChunk(Batch* batch, Chunk* chunk, Worker* worker);
   void Finish(std::unique_ptr<Batch> batch);
 
   storage::Store* store_;
@@ -105,11 +111,12 @@ class IngestPipeline {
   std::condition_variable scan_cv_;
   std::condition_variable commit_cv_;
   std::condition_variable idle_cv_;
-  std::deque<std::unique_ptr<Batch>> scan_queue_;
+  std::deque<std::pair<Batch*, Chunk*>> scan_queue_;  // chunks to scan; batches owned by scanning_batches_
+  std::vector<std::unique_ptr<Batch>> scanning_batches_;
   std::deque<std::unique_ptr<Batch>> commit_queue_;
   size_t in_flight_batches_ = 0;
   size_t in_flight_bytes_ = 0;
-  size_t scanning_ = 0;
+  size_t scanning_ = 0;  // chunks being scanned
   size_t committing_ = 0;
   bool closed_ = false;
   bool stopping_ = false;
