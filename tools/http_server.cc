@@ -10,7 +10,8 @@
 // strand -> write (keep-alive unless the client, an error or a drain says
 // otherwise).
 //
-// NDJSON session (the TCP ingest port): read chunks, cut them into lines
+// NDJSON session (the TCP ingest port): check the "AUTH <token>" first
+// line (ingest role), read chunks, cut them into lines
 // (an oversized line is skipped and reported, never buffered whole),
 // gather lines into a batch (up to tcp_batch_lines or tcp_batch_millis),
 // submit it; acknowledgements are written in batch order, one JSON line
@@ -350,7 +351,7 @@ class NdjsonSession : public std::enable_shared_from_this<NdjsonSession> {
     if (ec) {
       // End of input (or a timeout/reset): what is complete is still
       // submitted; an unterminated last line counts as a line on EOF.
-      if (ec == net::error::eof && (!line_.empty() || discarding_)) EndLine();
+      if (ec == net::error::eof && (!line_.empty() || discarding_) && authenticated_) EndLine();
       eof_ = true;
       if (ec != net::error::eof && !timed_out_) error_close_ = true;
       return SubmitBatch();
@@ -372,6 +373,7 @@ class NdjsonSession : public std::enable_shared_from_this<NdjsonSession> {
       if (discarding_) discarded_bytes_ += piece.size();
       if (nl == std::string_view::npos) break;
       EndLine();
+      if (auth_failed_) return MaybeFinish();
       pos = nl + 1;
       if (batch_lines_ >= static_cast<uint64_t>(server_->config.tcp_batch_lines)) SubmitBatch();
     }
@@ -390,7 +392,33 @@ class NdjsonSession : public std::enable_shared_from_this<NdjsonSession> {
     Read();
   }
 
+  // The first line of a connection must be "AUTH <token>" with a token of
+  // the ingest (or admin) role; it is not numbered.
+  void Authenticate() {
+    std::string line = discarding_ ? std::string() : std::move(line_);
+    line_.clear();
+    discarding_ = false;
+    discarded_bytes_ = 0;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::optional<ApiResponse> refused =
+        line.rfind("AUTH ", 0) == 0
+            ? server_->api->Authorize("POST", "/v1/ads", "Bearer " + line.substr(5))
+            : std::optional<ApiResponse>(ApiService::Error(401, "start with a line 'AUTH <token>'"));
+    if (!refused) {
+      authenticated_ = true;
+      return;
+    }
+    if (server_->metrics) server_->metrics->CountError(ErrorKind::kUnauthorized);
+    nlohmann::json body = nlohmann::json::parse(refused->body, nullptr, false);
+    std::string message = body.is_object() && body.contains("error") ? body["error"].get<std::string>() : "refused";
+    write_queue_.push_back(Dump(json{{"error", message}, {"status", refused->status}}) + "\n");
+    auth_failed_ = true;
+    eof_ = true;
+    Write();
+  }
+
   void EndLine() {
+    if (!authenticated_) return Authenticate();
     if (batch_lines_ == 0) batch_first_line_ = next_line_;
     if (discarding_) {
       oversized_.push_back({next_line_, fmt::format("line is {} bytes; the limit is {}", discarded_bytes_,
@@ -550,6 +578,8 @@ class NdjsonSession : public std::enable_shared_from_this<NdjsonSession> {
   bool error_close_ = false;
   bool waiting_for_queue_ = false;
   bool batch_timer_armed_ = false;
+  bool authenticated_ = false;
+  bool auth_failed_ = false;
   uint64_t id_ = 0;
 };
 

@@ -207,7 +207,19 @@ write_pack 0.2.0
 
 # ---- TCP NDJSON port: one ack line per batch ------------------------------
 exec 3<>"/dev/tcp/127.0.0.1/$IPORT"
-printf '{"id":"t1","text":"fresh"}\n{"id":"t2"}\n{"id":"t3","text":"sofa"}\n' >&3
+printf 'AUTH %s\n{"id":"t9","text":"fresh"}\n' "$INV" >&3
+ack=""
+read -r -t 10 ack <&3 || true
+expect_has "TCP port refuses a non-ingest token" '"status":403' "$ack"
+exec 3>&-
+exec 3<>"/dev/tcp/127.0.0.1/$IPORT"
+printf '{"id":"t9","text":"fresh"}\n' >&3
+ack=""
+read -r -t 10 ack <&3 || true
+expect_has "TCP port needs AUTH first" '"status":401' "$ack"
+exec 3>&-
+exec 3<>"/dev/tcp/127.0.0.1/$IPORT"
+printf 'AUTH %s\n{"id":"t1","text":"fresh"}\n{"id":"t2"}\n{"id":"t3","text":"sofa"}\n' "$ING" >&3
 ack=""
 read -r -t 10 ack <&3 || true
 expect_has "TCP ack" '"batch":1,"accepted":2' "$ack"
