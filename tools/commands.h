@@ -28,4 +28,11 @@ void AddScanCommand(CLI::App* app, int* exit_code);
 // top-level app.
 void AddTokensCommand(CLI::App* app, int* exit_code);
 
+// `vigil ingest`, `vigil leads list|show|review`, `vigil entities show`,
+// `vigil export` (tools/cmd_store.cc), added to the top-level app.
+void AddStoreCommands(CLI::App* app, int* exit_code);
+
+// `vigil rescan` (tools/cmd_rescan.cc), added to the top-level app.
+void AddRescanCommand(CLI::App* app, int* exit_code);
+
 }  // namespace vigil::tools

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   vigil::tools::AddRulesRunCommands(rules, &exit_code);
   vigil::tools::AddScanCommand(&app, &exit_code);
   vigil::tools::AddTokensCommand(&app, &exit_code);
+  vigil::tools::AddStoreCommands(&app, &exit_code);
+  vigil::tools::AddRescanCommand(&app, &exit_code);
 
   try {
     app.parse(argc, argv);

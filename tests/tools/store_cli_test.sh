@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# End-to-end test of the store commands of the real `vigil` binary
+# (tools/cmd_store.cc, tools/cmd_rescan.cc) on a temporary data directory:
+# ingest (malformed lines reported with their numbers, nothing half-stored),
+# leads list/show/review (conflict flow), entities show, export jsonl/csv,
+# reads while another process holds the store and the message for writes,
+# then rescans: dry run leaves the store unchanged, SIGKILL mid-rescan and
+# resume equals an uninterrupted rescan, a checkpoint of another pack is
+# refused, review states are kept, no lead is deleted.
+#
+#   store_cli_test.sh VIGIL GEN_CORPUS SOURCE_DIR
+set -u
+VIGIL=$1
+GEN=$2
+SRC=$3
+T=$(mktemp -d /tmp/vigil-store-cli.XXXXXX)
+HOLDER=
+cleanup() {
+  [ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
+  rm -rf "$T"
+}
+trap cleanup EXIT
+export VIGIL_DEFAULT_PACK="$SRC/rules/packs/core"
+FAILS=0
+PASSES=0
+check() {  # check NAME COMMAND...: passes when the command succeeds
+  local name=$1
+  shift
+  if "$@"; then
+    PASSES=$((PASSES + 1))
+  else
+    FAILS=$((FAILS + 1))
+    echo "FAIL: $name" >&2
+  fi
+}
+json_lines() { python3 -c 'import sys; print(sum(1 for l in sys.stdin if l.strip()))'; }
+
+N=3000
+D=$T/db
+"$GEN" --count $N --seed 7 --out "$T/corpus.jsonl" || exit 2
+# Two malformed records at lines 11 and 12 (after the first 10 ads).
+{
+  head -n 10 "$T/corpus.jsonl"
+  echo '{"id": "broken-1", "text": '
+  echo 'this is not json'
+  tail -n +11 "$T/corpus.jsonl"
+} > "$T/with_errors.jsonl"
+
+# ---- ingest
+"$VIGIL" ingest --data "$D" "$T/with_errors.jsonl" 2> "$T/ingest.err"
+rc=$?
+check "ingest exits 1 when lines fail" test $rc -eq 1
+check "line 11 reported" grep -q "with_errors.jsonl:11:" "$T/ingest.err"
+check "line 12 reported" grep -q "with_errors.jsonl:12:" "$T/ingest.err"
+check "summary counts the ads" grep -q "$N ads .*$N new, 0 new versions, 0 duplicates.*2 lines failed" "$T/ingest.err"
+"$VIGIL" leads list --data "$D" --limit 100000 --json > "$T/all.jsonl"
+check "every good ad stored, no malformed one" test "$(json_lines < "$T/all.jsonl")" -eq $N
+check "no broken record" bash -c "! grep -q broken-1 '$T/all.jsonl'"
+"$VIGIL" ingest --data "$D" "$T/corpus.jsonl" 2> "$T/ingest2.err"
+check "re-ingest exits 0" test $? -eq 0
+check "re-ingest: all duplicates" grep -q "$N duplicates" "$T/ingest2.err"
+printf '{"id":"ad-x1","text":"new in town, call 702-555-0147"}\n' | "$VIGIL" ingest --data "$D" - 2> "$T/stdin.err"
+check "ingest from stdin" grep -q "1 new" "$T/stdin.err"
+
+# ---- leads list
+"$VIGIL" leads list --data "$D" --category youth --min-score 0.5 --limit 50 --json > "$T/youth.jsonl"
+check "list filters" python3 - "$T/youth.jsonl" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert 0 < len(rows) <= 50, len(rows)
+assert all("youth" in r["categories"] and r["score"] >= 0.5 for r in rows)
+assert all(a["score"] >= b["score"] for a, b in zip(rows, rows[1:]))
+EOF
+"$VIGIL" leads list --data "$D" --limit 5 > "$T/list.txt"
+check "text list has a header and 5 rows" test "$(wc -l < "$T/list.txt")" -eq 6
+"$VIGIL" leads list --data "$D" --since 2000-01-01 --by-time --limit 3 --json > "$T/since.jsonl"
+check "since/by-time" test "$(json_lines < "$T/since.jsonl")" -eq 3
+"$VIGIL" leads list --data "$D" --status bogus > /dev/null 2> "$T/bad.err"
+check "bad status exits 2" test $? -eq 2
+check "bad status says what to use" grep -q "use new, in_review" "$T/bad.err"
+"$VIGIL" leads list --data "$T/nothing" > /dev/null 2> "$T/none.err"
+check "missing store is reported" grep -q "there is no store at" "$T/none.err"
+
+# ---- leads show
+ID=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["id"])' "$T/youth.jsonl")
+"$VIGIL" leads show --data "$D" "$ID" > "$T/show.txt"
+check "show exits 0" test $? -eq 0
+check "show marks hits" grep -q '\[\[youth\.' "$T/show.txt"
+check "show lists hits with weight and evidence" grep -Eq "youth\..*weight 0\.[0-9]+, (supported|contested|lore)" "$T/show.txt"
+check "show lists content hash" grep -q "content hash: [0-9a-f]\{64\}" "$T/show.txt"
+"$VIGIL" leads show --data "$D" no-such-ad > /dev/null 2>&1
+check "show of a missing ad exits 1" test $? -eq 1
+
+# ---- leads review (conflict-free flow, then a stale version)
+"$VIGIL" leads review --data "$D" "$ID" --status in_review --expected-version 0 --user alice > "$T/r1.txt"
+check "review v1" grep -q "in_review (review version 1, by alice)" "$T/r1.txt"
+"$VIGIL" leads review --data "$D" "$ID" --status escalated --note "case 17" --expected-version 1 --user alice > /dev/null
+check "review v2" test $? -eq 0
+"$VIGIL" leads review --data "$D" "$ID" --status dismissed --expected-version 1 --user bob 2> "$T/conflict.err"
+check "stale review is a conflict (exit 1)" test $? -eq 1
+check "conflict message" grep -q "reviewed since" "$T/conflict.err"
+"$VIGIL" leads review --data "$D" "$ID" --status dismissed > /dev/null 2>&1
+check "review needs --user" test $? -eq 2
+"$VIGIL" leads show --data "$D" "$ID" > "$T/show2.txt"
+check "history shows the note" grep -q "alice: in_review -> escalated: case 17" "$T/show2.txt"
+
+# ---- entities show
+PHONE=$(grep -m1 -o '^  phone   +[0-9]*' "$T/show.txt" | awk '{print $2}')
+check "the shown ad has a phone" test -n "$PHONE"
+"$VIGIL" entities show --data "$D" phone "$PHONE" > "$T/entity.txt"
+check "entities show exits 0" test $? -eq 0
+check "entity lists ads and timeline" grep -q "timeline" "$T/entity.txt"
+check "entity timeline names the ad" grep -q "$ID" "$T/entity.txt"
+"$VIGIL" entities show --data "$D" phone 702-555-0147 > "$T/entity2.txt"
+check "phone typed by a person is canonicalised" grep -q "+17025550147" "$T/entity2.txt"
+
+# ---- export
+"$VIGIL" export --data "$D" --status escalated --format jsonl --user alice --purpose "case 17" -o "$T/x.jsonl" 2> "$T/x.err"
+check "export jsonl exits 0" test $? -eq 0
+check "export jsonl has the escalated ad with provenance" python3 - "$T/x.jsonl" "$ID" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 1, len(rows)
+text = json.dumps(rows[0])
+for needle in (sys.argv[2], "content_hash", "core@", "url"):
+    assert needle in text, needle
+EOF
+"$VIGIL" export --data "$D" --entity "phone:$PHONE" --format csv --user alice > "$T/x.csv" 2>/dev/null
+check "export csv exits 0" test $? -eq 0
+check "csv header" grep -q "^ad_id,version,url,source,city,posted_at,fetched_at,ingested_at,content_hash,pack_version" "$T/x.csv"
+check "csv rows carry the ad" grep -q "^$ID," "$T/x.csv"
+"$VIGIL" export --data "$D" --status escalated --format jsonl > /dev/null 2>&1
+check "export needs --user" test $? -eq 2
+
+# ---- another process holds the store: reads work, writes say how
+mkfifo "$T/fifo"
+"$VIGIL" ingest --data "$D" --no-progress "$T/fifo" 2> "$T/holder.err" &
+HOLDER=$!
+exec 3<> "$T/fifo"
+held=0
+for _ in $(seq 1 600); do  # until the holder has the store's LOCK open
+  if ls -l /proc/$HOLDER/fd 2>/dev/null | grep -q "$D/LOCK"; then held=1; break; fi
+  sleep 0.1
+done
+check "the holder takes the store" test $held -eq 1
+"$VIGIL" leads review --data "$D" probe-absent --status new --user t 2> "$T/busy.err"
+check "write while held exits 2" test $? -eq 2
+check "write gives the clear message" grep -q "the store at $D is held by a running vigild; use its API (POST /v1/leads/probe-absent/review) or stop it" "$T/busy.err"
+"$VIGIL" leads list --data "$D" --limit 100000 --json > "$T/while_held.jsonl" 2> "$T/read.err"
+check "read while held works" test "$(json_lines < "$T/while_held.jsonl")" -eq $((N + 1))
+check "no raw lock error" bash -c "! grep -qi 'lock' '$T/read.err' '$T/busy.err'"
+"$VIGIL" ingest --data "$D" "$T/corpus.jsonl" 2> "$T/busy2.err"
+check "second ingest exits 2" test $? -eq 2
+check "second ingest says how" grep -q "use its API (POST /v1/ads)" "$T/busy2.err"
+printf '{"id":"ad-x2","text":"fresh"}\n' >&3
+exec 3>&-
+wait $HOLDER
+check "holder ingest finishes" test $? -eq 0
+HOLDER=
+
+# ---- rescans
+PACK2=$T/pack2
+cp -r "$SRC/rules/packs/core" "$PACK2"
+sed -i 's/^version: .*/version: 1.1.0/; s/^threshold: .*/threshold: 0.6/' "$PACK2/pack.yaml"
+rm "$PACK2/movement.yaml"
+
+snapshot() {  # the store's content as the CLI shows it
+  "$VIGIL" leads list --data "$1" --limit 100000 --json | sort
+  for id in ad-0000001 ad-0000002 ad-0000500 "$ID"; do
+    "$VIGIL" leads show --data "$1" --color never "$id" | grep -v "ingested at"
+  done
+  "$VIGIL" entities show --data "$1" phone "$PHONE"
+}
+snapshot "$D" > "$T/before.snap"
+"$VIGIL" rescan --data "$D" --rules "$PACK2" --dry-run --report "$T/dry.json" > "$T/dry.txt" 2>&1
+check "dry run exits 0" test $? -eq 0
+snapshot "$D" > "$T/after_dry.snap"
+check "dry run leaves the store unchanged" cmp -s "$T/before.snap" "$T/after_dry.snap"
+check "dry run report is JSON with rules and categories" python3 - "$T/dry.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["dry_run"] and r["complete"] and r["rescanned"] > 3000
+assert r["categories"]["movement"]["hits_after"] == 0 and r["categories"]["movement"]["hits_before"] > 0
+assert r["no_longer_flagged"] > 0 and r["no_longer_flagged_examples"]
+EOF
+
+cp -r "$D" "$T/a"
+cp -r "$D" "$T/b"
+"$VIGIL" rescan --data "$T/a" --rules "$PACK2" --report "$T/a.json" > /dev/null 2>&1
+check "uninterrupted rescan exits 0" test $? -eq 0
+
+# SIGKILL once a few batches are committed.
+"$VIGIL" rescan --data "$T/b" --rules "$PACK2" --batch 16 --threads 2 --json > "$T/b.progress" 2>/dev/null &
+R=$!
+killed=0
+for _ in $(seq 1 2000); do
+  n=$(grep -c '"event":"progress"' "$T/b.progress" 2>/dev/null)
+  if [ "${n:-0}" -ge 1 ]; then kill -9 $R 2>/dev/null && killed=1; break; fi
+  sleep 0.005
+done
+wait $R 2>/dev/null
+check "rescan killed mid-way" test $killed -eq 1
+check "killed before the end" bash -c "! grep -q '\"event\":\"done\"' '$T/b.progress'"
+"$VIGIL" rescan --data "$T/b" --rules "$SRC/rules/packs/core" > /dev/null 2> "$T/other_pack.err"
+check "checkpoint of another pack is refused" test $? -eq 2
+check "refusal names the pack and the way out" grep -q "unfinished rescan with pack core@1.1.0.*--restart" "$T/other_pack.err"
+"$VIGIL" rescan --data "$T/b" --rules "$PACK2" --json --report "$T/b.json" > "$T/b2.progress" 2>/dev/null
+check "resume exits 0" test $? -eq 0
+check "resume reports resumed" python3 - "$T/b.json" "$T/a.json" <<'EOF'
+import json, sys
+b, a = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert b["resumed"] and b["complete"]
+assert b["examined"] == a["examined"], (b["examined"], a["examined"])
+EOF
+snapshot "$T/a" > "$T/a.snap"
+snapshot "$T/b" > "$T/b.snap"
+check "killed and resumed equals uninterrupted" cmp -s "$T/a.snap" "$T/b.snap"
+check "rescan changed the store" bash -c "! cmp -s '$T/before.snap' '$T/a.snap'"
+"$VIGIL" leads list --data "$T/a" --limit 100000 --json > "$T/a_all.jsonl"
+check "no lead deleted, all under the new pack" python3 - "$T/a_all.jsonl" $((N + 2)) <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == int(sys.argv[2]), len(rows)
+assert all(r["pack_version"] == "core@1.1.0" for r in rows)
+assert any(not r["flagged"] and r["base_score"] >= 0.5 for r in rows)  # fell below the new threshold, still listed
+EOF
+"$VIGIL" leads show --data "$T/a" "$ID" > "$T/a_show.txt"
+check "review state kept" grep -q "review:       escalated (version 2)" "$T/a_show.txt"
+check "review history kept" grep -q "alice: in_review -> escalated: case 17" "$T/a_show.txt"
+"$VIGIL" rescan --data "$T/a" --rules "$PACK2" --category no-such-category > "$T/sel.txt" 2>&1
+check "selection by category" grep -q "rescanned 0," "$T/sel.txt"
+
+echo "store_cli_test: $PASSES passed, $FAILS failed"
+[ $FAILS -eq 0 ]

@@ -1,0 +1,470 @@
+// Rescanner (tools/rescan.h). The walk, the workers and the ordered writer
+// are scanner::OrderedPipeline; each batch carries the ads it walked (the
+// checkpoint position is the last ad walked, selected or not), the new scan
+// results of the selected ones and a per-ad summary of before and after
+// from which the delivering thread builds the report. The report is part
+// of the checkpoint, so a resumed run reports on the whole rescan.
+#include "tools/rescan.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <thread>
+#include <utility>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "scanner/ordered_pipeline.h"
+
+namespace vigil::tools {
+
+namespace {
+
+using Json = nlohmann::json;
+using Counts = std::vector<std::pair<std::string, uint32_t>>;  // sorted by name
+
+// One ad's before and after, computed by a worker.
+struct AdOutcome {
+  std::string id;
+  Counts rules_before, rules_after, categories_before, categories_after;
+  bool flagged_before = false, flagged_after = false;
+  double score_before = 0.0, score_after = 0.0;
+  std::string pack_before;
+  bool changed = false;
+};
+
+struct RescanBatch {
+  std::vector<storage::AdRecord> ads;  // walked and within --since
+  uint64_t examined = 0;               // ads walked for this batch
+  std::string last_id;
+  std::vector<std::string> ids;        // selected ads, parallel to results
+  std::vector<scanner::ScanResult> results;
+  std::vector<AdOutcome> outcomes;
+  uint64_t bytes = 0;
+  Status error;
+};
+
+struct WorkerState {
+  std::unique_ptr<scanner::ScanContext> context;
+};
+
+Counts CountBy(const std::vector<scanner::Hit>& hits, bool by_category) {
+  std::map<std::string, uint32_t> m;
+  for (const scanner::Hit& h : hits) ++m[by_category ? h.category : h.rule];
+  return Counts(m.begin(), m.end());
+}
+
+bool SameHits(const scanner::ScanResult& a, const scanner::ScanResult& b) {
+  if (a.hits.size() != b.hits.size()) return false;
+  for (size_t i = 0; i < a.hits.size(); ++i) {
+    const scanner::Hit& x = a.hits[i];
+    const scanner::Hit& y = b.hits[i];
+    if (x.rule != y.rule || x.start != y.start || x.end != y.end || x.weight != y.weight) return false;
+  }
+  return true;
+}
+
+void AddExample(std::vector<std::string>* examples, const std::string& id, size_t max) {
+  if (examples->size() < max) examples->push_back(id);
+}
+
+// Adds one ad's counts to the deltas of every rule (or category) it had
+// before or has after.
+void MergeCounts(const Counts& before, const Counts& after, bool flagged_before, bool flagged_after,
+                 const std::string& id, size_t max_examples, std::map<std::string, RescanDelta>* deltas) {
+  size_t i = 0, j = 0;
+  while (i < before.size() || j < after.size()) {
+    std::string name;
+    uint32_t b = 0, a = 0;
+    if (j >= after.size() || (i < before.size() && before[i].first < after[j].first)) {
+      name = before[i].first;
+      b = before[i++].second;
+    } else if (i >= before.size() || after[j].first < before[i].first) {
+      name = after[j].first;
+      a = after[j++].second;
+    } else {
+      name = before[i].first;
+      b = before[i++].second;
+      a = after[j++].second;
+    }
+    RescanDelta& d = (*deltas)[name];
+    d.hits_before += b;
+    d.hits_after += a;
+    d.ads_before += b > 0;
+    d.ads_after += a > 0;
+    d.flagged_before += b > 0 && flagged_before;
+    d.flagged_after += a > 0 && flagged_after;
+    if (a > b) AddExample(&d.gained, id, max_examples);
+    if (a < b) AddExample(&d.lost, id, max_examples);
+  }
+}
+
+void KeepLargest(std::vector<ScoreChange>* changes, size_t keep) {
+  auto larger = [](const ScoreChange& x, const ScoreChange& y) {
+    double dx = std::fabs(x.after - x.before), dy = std::fabs(y.after - y.before);
+    if (dx != dy) return dx > dy;
+    return x.ad_id < y.ad_id;
+  };
+  std::sort(changes->begin(), changes->end(), larger);
+  if (changes->size() > keep) changes->resize(keep);
+}
+
+void MergeOutcome(const AdOutcome& o, const RescanOptions& options, RescanReport* r) {
+  ++r->rescanned;
+  ++r->packs_before[o.pack_before];
+  r->changed += o.changed;
+  r->flagged_before += o.flagged_before;
+  r->flagged_after += o.flagged_after;
+  if (o.flagged_after && !o.flagged_before) {
+    ++r->newly_flagged;
+    AddExample(&r->newly_flagged_examples, o.id, options.max_examples);
+  }
+  if (o.flagged_before && !o.flagged_after) {
+    ++r->no_longer_flagged;
+    AddExample(&r->no_longer_flagged_examples, o.id, options.max_examples);
+  }
+  MergeCounts(o.rules_before, o.rules_after, o.flagged_before, o.flagged_after, o.id, options.max_examples,
+              &r->rules);
+  MergeCounts(o.categories_before, o.categories_after, o.flagged_before, o.flagged_after, o.id,
+              options.max_examples, &r->categories);
+  if (o.score_after != o.score_before) {
+    r->largest_changes.push_back(ScoreChange{o.id, o.score_before, o.score_after});
+    if (r->largest_changes.size() > 4 * options.top_score_changes + 16) {
+      KeepLargest(&r->largest_changes, options.top_score_changes);
+    }
+  }
+}
+
+Json DeltasToJson(const std::map<std::string, RescanDelta>& deltas) {
+  Json out = Json::object();
+  for (const auto& [name, d] : deltas) {
+    out[name] = Json{{"hits_before", d.hits_before},       {"hits_after", d.hits_after},
+                     {"ads_before", d.ads_before},         {"ads_after", d.ads_after},
+                     {"flagged_before", d.flagged_before}, {"flagged_after", d.flagged_after},
+                     {"gained_examples", d.gained},        {"lost_examples", d.lost}};
+  }
+  return out;
+}
+
+void DeltasFromJson(const Json& j, std::map<std::string, RescanDelta>* deltas) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    RescanDelta& d = (*deltas)[it.key()];
+    const Json& v = it.value();
+    d.hits_before = v.at("hits_before").get<uint64_t>();
+    d.hits_after = v.at("hits_after").get<uint64_t>();
+    d.ads_before = v.at("ads_before").get<uint64_t>();
+    d.ads_after = v.at("ads_after").get<uint64_t>();
+    d.flagged_before = v.at("flagged_before").get<uint64_t>();
+    d.flagged_after = v.at("flagged_after").get<uint64_t>();
+    d.gained = v.at("gained_examples").get<std::vector<std::string>>();
+    d.lost = v.at("lost_examples").get<std::vector<std::string>>();
+  }
+}
+
+Json ReportToJson(const RescanReport& r) {
+  Json changes = Json::array();
+  for (const ScoreChange& c : r.largest_changes) {
+    changes.push_back({{"ad_id", c.ad_id}, {"before", c.before}, {"after", c.after}});
+  }
+  return Json{{"pack", r.pack},
+              {"pack_hash", r.pack_hash},
+              {"packs_before", r.packs_before},
+              {"dry_run", r.dry_run},
+              {"complete", r.complete},
+              {"resumed", r.resumed},
+              {"examined", r.examined},
+              {"rescanned", r.rescanned},
+              {"changed", r.changed},
+              {"flagged_before", r.flagged_before},
+              {"flagged_after", r.flagged_after},
+              {"newly_flagged", r.newly_flagged},
+              {"no_longer_flagged", r.no_longer_flagged},
+              {"newly_flagged_examples", r.newly_flagged_examples},
+              {"no_longer_flagged_examples", r.no_longer_flagged_examples},
+              {"rules", DeltasToJson(r.rules)},
+              {"categories", DeltasToJson(r.categories)},
+              {"largest_score_changes", changes},
+              {"last_id", r.last_id}};
+}
+
+Status ReportFromJson(const Json& j, RescanReport* r) {
+  try {
+    r->pack = j.at("pack").get<std::string>();
+    r->pack_hash = j.at("pack_hash").get<std::string>();
+    r->packs_before = j.at("packs_before").get<std::map<std::string, uint64_t>>();
+    r->examined = j.at("examined").get<uint64_t>();
+    r->rescanned = j.at("rescanned").get<uint64_t>();
+    r->changed = j.at("changed").get<uint64_t>();
+    r->flagged_before = j.at("flagged_before").get<uint64_t>();
+    r->flagged_after = j.at("flagged_after").get<uint64_t>();
+    r->newly_flagged = j.at("newly_flagged").get<uint64_t>();
+    r->no_longer_flagged = j.at("no_longer_flagged").get<uint64_t>();
+    r->newly_flagged_examples = j.at("newly_flagged_examples").get<std::vector<std::string>>();
+    r->no_longer_flagged_examples = j.at("no_longer_flagged_examples").get<std::vector<std::string>>();
+    DeltasFromJson(j.at("rules"), &r->rules);
+    DeltasFromJson(j.at("categories"), &r->categories);
+    for (const Json& c : j.at("largest_score_changes")) {
+      r->largest_changes.push_back(ScoreChange{c.at("ad_id").get<std::string>(), c.at("before").get<double>(),
+                                               c.at("after").get<double>()});
+    }
+    r->last_id = j.at("last_id").get<std::string>();
+  } catch (const Json::exception& e) {
+    return Status::Corruption(fmt::format("the rescan checkpoint does not decode: {}", e.what()));
+  }
+  return Status::Ok();
+}
+
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// What a checkpoint must match to be resumed: the pack and the selection.
+Json Selection(const RescanOptions& o) {
+  return Json{{"since", o.since ? Json(*o.since) : Json(nullptr)}, {"category", o.category}};
+}
+
+std::string DescribeSelection(const Json& s) {
+  std::string out;
+  if (!s.at("since").is_null()) out += fmt::format(" --since {}", storage::FormatIsoTime(s.at("since").get<int64_t>()));
+  if (!s.at("category").get<std::string>().empty()) out += " --category " + s.at("category").get<std::string>();
+  return out.empty() ? " (all ads)" : out;
+}
+
+}  // namespace
+
+std::string RescanReport::ToJson() const { return Dump(ReportToJson(*this)); }
+
+std::string RescanReport::ToText(size_t max_rules) const {
+  std::string out;
+  std::string before;
+  for (const auto& [pack_label, n] : packs_before) before += fmt::format("{}{} ({} ads)", before.empty() ? "" : ", ",
+                                                                         pack_label.empty() ? "-" : pack_label, n);
+  out += fmt::format("rescan with {}{}{}{}\n", pack, dry_run ? " (dry run: nothing written)" : "",
+                     complete ? "" : " (incomplete: run the same command to resume)", resumed ? " (resumed)" : "");
+  out += fmt::format("  ads examined {}, rescanned {}, changed {}; scanned before by {}\n", examined, rescanned,
+                     changed, before.empty() ? "-" : before);
+  out += fmt::format("  flagged: {} before, {} after; newly flagged {}, no longer flagged {}\n", flagged_before,
+                     flagged_after, newly_flagged, no_longer_flagged);
+  if (!newly_flagged_examples.empty()) {
+    out += "    newly flagged, e.g.:";
+    for (const std::string& id : newly_flagged_examples) out += " " + id;
+    out += "\n";
+  }
+  if (!no_longer_flagged_examples.empty()) {
+    out += "    no longer flagged, e.g.:";
+    for (const std::string& id : no_longer_flagged_examples) out += " " + id;
+    out += "\n";
+  }
+  auto table = [&](const char* title, const std::map<std::string, RescanDelta>& deltas) {
+    std::vector<std::pair<std::string, const RescanDelta*>> rows;
+    for (const auto& [name, d] : deltas) rows.emplace_back(name, &d);
+    // Largest changes first, then by name.
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) {
+      auto change = [](const RescanDelta* d) {
+        return std::llabs(static_cast<long long>(d->hits_after) - static_cast<long long>(d->hits_before));
+      };
+      return change(x.second) > change(y.second);
+    });
+    out += fmt::format("  {:<34} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8}  examples\n", title, "hits bef", "hits aft",
+                       "ads bef", "ads aft", "flg bef", "flg aft");
+    size_t shown = 0;
+    for (const auto& [name, d] : rows) {
+      if (shown++ == max_rules) {
+        out += fmt::format("  ... {} more (see --report)\n", rows.size() - max_rules);
+        break;
+      }
+      std::string examples;
+      if (!d->gained.empty()) examples += " +" + d->gained.front();
+      if (!d->lost.empty()) examples += " -" + d->lost.front();
+      out += fmt::format("  {:<34} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {}\n", name, d->hits_before, d->hits_after,
+                         d->ads_before, d->ads_after, d->flagged_before, d->flagged_after, examples);
+    }
+  };
+  table("rule", rules);
+  table("category", categories);
+  if (!largest_changes.empty()) {
+    out += "  largest score changes:\n";
+    for (const ScoreChange& c : largest_changes) {
+      out += fmt::format("    {:<24} {:.3f} -> {:.3f} ({:+.3f})\n", c.ad_id, c.before, c.after, c.after - c.before);
+    }
+  }
+  return out;
+}
+
+Rescanner::Rescanner(storage::Store* store, std::shared_ptr<const scanner::Scanner> scanner, RescanOptions options)
+    : store_(store), scanner_(std::move(scanner)), options_(std::move(options)) {}
+
+Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomic<bool>* stop) {
+  if (options_.batch_size < 1 || options_.batch_size > 8192) {
+    return Status::InvalidArgument("the rescan batch size must be 1..8192");
+  }
+  if (!options_.dry_run && store_->read_only()) {
+    return Status::InvalidArgument("a rescan that writes needs the store open for writing (use a dry run to read)");
+  }
+  const rules::CompiledRuleSet& pack = scanner_->rules();
+  RescanReport report;
+  report.pack = pack.pack_label();
+  report.pack_hash = pack.pack_hash();
+  report.dry_run = options_.dry_run;
+  const Json selection = Selection(options_);
+
+  // Resume from a checkpoint of the same pack and selection.
+  if (!options_.dry_run) {
+    Result<std::string> saved = store_->GetCheckpoint(kRescanCheckpoint);
+    if (!saved.ok() && !saved.status().IsNotFound()) return saved.status();
+    if (saved.ok()) {
+      Json j = Json::parse(*saved, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded() || !j.is_object() || !j.contains("done") || !j.contains("report")) {
+        if (!options_.restart) {
+          return Status::Corruption(
+              "the rescan checkpoint in this store does not decode; pass --restart to discard it and rescan from "
+              "the start");
+        }
+      } else if (!j.at("done").get<bool>()) {
+        const std::string hash = j.value("pack_hash", "");
+        const Json& saved_selection = j.contains("selection") ? j.at("selection") : Json(nullptr);
+        const bool same = hash == report.pack_hash && saved_selection == selection;
+        if (same && !options_.restart) {
+          RescanReport resumed;
+          if (Status s = ReportFromJson(j.at("report"), &resumed); !s.ok()) return s;
+          resumed.dry_run = false;
+          resumed.complete = false;
+          resumed.resumed = true;
+          report = std::move(resumed);
+        } else if (!same && !options_.restart) {
+          const Json& r = j.at("report");
+          return Status::InvalidArgument(fmt::format(
+              "an unfinished rescan with pack {} (hash {}){} stopped after ad \"{}\" ({} ads examined); finish it "
+              "with the same pack and selection, or pass --restart to discard it and rescan from the start with {}",
+              r.value("pack", "?"), hash.substr(0, 12),
+              saved_selection.is_object() ? DescribeSelection(saved_selection) : std::string(),
+              r.value("last_id", ""), r.value("examined", 0), report.pack));
+        }
+      }
+    }
+  }
+
+  uint64_t total = 0;
+  if (Result<storage::StatusCounts> counts = store_->CountByStatus(); counts.ok()) {
+    for (const storage::StatusCount& c : counts->by_status) total += c.total;
+  }
+
+  const int threads = options_.threads > 0 ? options_.threads
+                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int workers = threads == 1 ? 0 : threads;
+  std::vector<WorkerState> states(std::max(1, workers));
+  for (WorkerState& w : states) w.context = scanner_->NewContext();
+  const scanner::Scanner& scan = *scanner_;
+  const std::string category = options_.category;
+
+  auto work = [&](RescanBatch& batch, int worker) {
+    WorkerState& w = states[worker];
+    batch.ids.reserve(batch.ads.size());
+    batch.results.reserve(batch.ads.size());
+    for (const storage::AdRecord& walked : batch.ads) {
+      // The stored findings and the current version (a live ingest may have
+      // stored a newer one since the walk's snapshot).
+      Result<storage::AdDetail> detail = store_->GetAd(walked.doc.id);
+      if (!detail.ok()) {
+        if (detail.status().IsNotFound()) continue;
+        batch.error = detail.status();
+        return;
+      }
+      if (!category.empty()) {
+        std::vector<std::string> cats = storage::EffectiveCategories(detail->lead);
+        if (!std::binary_search(cats.begin(), cats.end(), category)) continue;
+      }
+      scanner::ScanResult& result = batch.results.emplace_back();
+      if (Status s = scan.Scan(detail->ad.doc, w.context.get(), &result); !s.ok()) {
+        batch.error = Status::Internal(fmt::format("scanning ad \"{}\": {}", walked.doc.id, s.message()));
+        return;
+      }
+      batch.bytes += detail->ad.doc.text.size();
+      batch.ids.push_back(walked.doc.id);
+      AdOutcome& o = batch.outcomes.emplace_back();
+      o.id = walked.doc.id;
+      o.rules_before = CountBy(detail->findings.hits, false);
+      o.rules_after = CountBy(result.hits, false);
+      o.categories_before = CountBy(detail->findings.hits, true);
+      o.categories_after = CountBy(result.hits, true);
+      o.flagged_before = detail->lead.flagged;
+      o.flagged_after = result.flagged;
+      o.score_before = detail->lead.base_score;
+      o.score_after = result.score;
+      o.pack_before = detail->lead.pack_version;
+      o.changed = o.flagged_before != o.flagged_after || o.score_before != o.score_after ||
+                  !SameHits(detail->findings, result);
+    }
+  };
+
+  const auto start = std::chrono::steady_clock::now();
+  RescanProgress p;
+  p.total = total;
+  p.examined = report.examined;
+  p.rescanned = report.rescanned;
+  p.resumed = report.resumed;
+  std::vector<storage::FindingsUpdate> updates;
+  auto deliver = [&](RescanBatch& batch) -> Status {
+    if (!batch.error.ok()) return batch.error;
+    if (!options_.dry_run && !batch.ids.empty()) {
+      updates.clear();
+      for (size_t i = 0; i < batch.ids.size(); ++i) updates.push_back({batch.ids[i], &batch.results[i]});
+      if (Status s = store_->ReplaceFindings(updates); !s.ok()) return s;
+    }
+    for (const AdOutcome& o : batch.outcomes) MergeOutcome(o, options_, &report);
+    report.examined += batch.examined;
+    report.last_id = batch.last_id;
+    KeepLargest(&report.largest_changes, options_.top_score_changes);
+    if (!options_.dry_run) {
+      Json cp{{"done", false},
+              {"pack_hash", report.pack_hash},
+              {"selection", selection},
+              {"report", ReportToJson(report)}};
+      if (Status s = store_->PutCheckpoint(kRescanCheckpoint, Dump(cp)); !s.ok()) return s;
+    }
+    p.examined = report.examined;
+    p.rescanned = report.rescanned;
+    p.bytes += batch.bytes;
+    p.run_ads += batch.examined;
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (progress) progress(p);
+    return Status::Ok();
+  };
+
+  bool stopped = false;
+  Status walk_status;
+  Status pipeline_status;
+  {
+    scanner::OrderedPipeline<RescanBatch> pipeline(workers, static_cast<size_t>(std::max(1, workers)) * 3 + 1, work,
+                                                   deliver);
+    auto batch = std::make_unique<RescanBatch>();
+    Status push_status;
+    const size_t max_walk = options_.batch_size * 8;  // checkpoint now and then through unselected stretches
+    walk_status = store_->ForEachAd(report.last_id, [&](const storage::AdRecord& ad) {
+      if (stop && stop->load(std::memory_order_relaxed)) {
+        stopped = true;
+        return false;
+      }
+      ++batch->examined;
+      batch->last_id = ad.doc.id;
+      if (!options_.since || ad.time >= *options_.since) batch->ads.push_back(ad);
+      if (batch->ads.size() >= options_.batch_size || batch->examined >= max_walk) {
+        push_status = pipeline.Push(std::move(batch));
+        batch = std::make_unique<RescanBatch>();
+        if (!push_status.ok()) return false;
+      }
+      return true;
+    });
+    if (push_status.ok() && batch->examined > 0) push_status = pipeline.Push(std::move(batch));
+    pipeline_status = pipeline.Finish();
+  }
+  if (!pipeline_status.ok()) return pipeline_status;
+  if (!walk_status.ok()) return walk_status;
+  report.complete = !stopped;
+  if (report.complete && !options_.dry_run) {
+    Json cp{{"done", true}, {"pack_hash", report.pack_hash}, {"selection", selection}, {"report", ReportToJson(report)}};
+    if (Status s = store_->PutCheckpoint(kRescanCheckpoint, Dump(cp)); !s.ok()) return s;
+  }
+  return report;
+}
+
+}  // namespace vigil::tools

@@ -1,0 +1,124 @@
+// Rescanner: rescans the ads of a store with a (new) rule pack and replaces
+// their findings, leads and index entries (Store::ReplaceFindings), batch by
+// batch; review status, notes and history are untouched, and a lead that
+// falls below the new pack's threshold stays listed with flagged = false
+// under the new pack version. Used by `vigil rescan` and by vigild.
+//
+// Pipeline: the calling thread walks the ads in id order (Store::ForEachAd)
+// and cuts batches; N workers read each ad's stored findings and scan it
+// (one ScanContext per worker); finished batches are delivered in id order
+// to one writer at a time, which commits the batch's findings (one synced
+// write) and then a checkpoint (the last ad id done, the report so far),
+// so a stopped or killed rescan resumes after the last committed batch.
+// The checkpoint names the pack's hash and the selection: a checkpoint of
+// another pack or selection is refused, never silently mixed.
+//
+// A dry run reads and scans the same way, computes the same report and
+// writes nothing (no findings, no checkpoint); it works on a read-only
+// store.
+//
+// Thread-safety: one Run at a time per Rescanner; Run blocks the calling
+// thread. The store may be used by other threads meanwhile (live ingest
+// keeps running). The progress callback runs on one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rules/status.h"
+#include "scanner/scanner.h"
+#include "storage/store.h"
+
+namespace vigil::tools {
+
+// The checkpoint name used in the store's checkpoints family.
+inline constexpr const char* kRescanCheckpoint = "rescan";
+
+struct RescanOptions {
+  int threads = 0;               // scan workers; 0: all cores
+  bool dry_run = false;          // compute the report, write nothing
+  std::optional<int64_t> since;  // only ads whose time >= since (Unix seconds)
+  std::string category;          // only ads whose stored lead has this category
+  size_t batch_size = 256;       // ads per commit and checkpoint (1..8192)
+  bool restart = false;          // discard an unfinished checkpoint of another pack or selection
+  size_t max_examples = 5;       // example ad ids kept per report line
+  size_t top_score_changes = 10;
+};
+
+struct RescanProgress {
+  uint64_t examined = 0;   // ads walked so far (selected or not), resumed ones included
+  uint64_t total = 0;      // ads in the store when the run started
+  uint64_t rescanned = 0;  // selected ads scanned (and, unless a dry run, replaced)
+  uint64_t bytes = 0;      // text bytes scanned in this run
+  uint64_t run_ads = 0;    // ads examined in this run (for rates)
+  double seconds = 0.0;    // since this run started
+  bool resumed = false;
+};
+
+// Counts of one rule or category over the rescanned ads, before (the stored
+// findings) and after (the new pack).
+struct RescanDelta {
+  uint64_t hits_before = 0, hits_after = 0;
+  uint64_t ads_before = 0, ads_after = 0;          // ads with at least one hit
+  uint64_t flagged_before = 0, flagged_after = 0;  // flagged ads with at least one hit
+  std::vector<std::string> gained;                 // examples: ads that gained hits
+  std::vector<std::string> lost;                   // examples: ads that lost hits
+};
+
+struct ScoreChange {
+  std::string ad_id;
+  double before = 0.0;  // the scanner's score (without the network boost)
+  double after = 0.0;
+};
+
+struct RescanReport {
+  std::string pack;       // "name@version" of the new pack
+  std::string pack_hash;
+  std::map<std::string, uint64_t> packs_before;  // pack label -> ads it had scanned
+  bool dry_run = false;
+  bool complete = false;  // every selected ad was rescanned
+  bool resumed = false;   // this run continued a checkpoint
+  uint64_t examined = 0;
+  uint64_t rescanned = 0;
+  uint64_t changed = 0;   // ads whose hits, score or verdict changed
+  uint64_t flagged_before = 0, flagged_after = 0;
+  uint64_t newly_flagged = 0, no_longer_flagged = 0;
+  std::vector<std::string> newly_flagged_examples, no_longer_flagged_examples;
+  std::map<std::string, RescanDelta> rules, categories;
+  std::vector<ScoreChange> largest_changes;  // by |after - before|, largest first
+  std::string last_id;                       // the last ad done (checkpoint position)
+
+  // JSON object (for --report FILE and the daemon) and text for a person.
+  std::string ToJson() const;
+  std::string ToText(size_t max_rules = 40) const;
+};
+
+class Rescanner {
+ public:
+  // `store` and `scanner` must outlive the Rescanner. A dry run may use a
+  // read-only store.
+  Rescanner(storage::Store* store, std::shared_ptr<const scanner::Scanner> scanner, RescanOptions options);
+
+  using ProgressFn = std::function<void(const RescanProgress&)>;
+
+  // Runs to the end or until *stop becomes true (checked between ads; the
+  // batches in flight are still committed and checkpointed). Returns the
+  // report so far: complete = false when stopped. Errors: InvalidArgument
+  // for options or a checkpoint of another pack or selection (the message
+  // says how to proceed); store errors as they come (nothing after the last
+  // checkpoint is lost, the same command resumes).
+  Result<RescanReport> Run(const ProgressFn& progress, const std::atomic<bool>* stop);
+
+ private:
+  storage::Store* store_;
+  std::shared_ptr<const scanner::Scanner> scanner_;
+  RescanOptions options_;
+};
+
+}  // namespace vigil::tools

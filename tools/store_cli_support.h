@@ -1,0 +1,37 @@
+// Helpers shared by the CLI commands that open the store (tools/cmd_store.cc,
+// tools/cmd_rescan.cc): opening for reading or writing with the messages a
+// person needs when vigild holds the directory, and parsing times given on
+// the command line.
+//
+// Plain functions; call from the main thread (they print to stderr).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "rules/status.h"
+#include "storage/store.h"
+
+namespace vigil::tools {
+
+// Opens the store in `dir` read-only (a secondary instance that works while
+// vigild writes). Prints the reason and returns nullptr on failure; a
+// missing store is reported as such, not as a RocksDB error.
+std::unique_ptr<storage::Store> OpenStoreForReading(const std::string& dir, std::string_view command);
+
+// Opens the store in `dir` for writing (creating it when `create`). When
+// another process holds it, prints "the store at DIR is held by a running
+// vigild; use its API (<api_hint>) or stop it" and returns nullptr with
+// *exit_code 2; other failures print the reason (exit code 2 too).
+std::unique_ptr<storage::Store> OpenStoreForWriting(const std::string& dir, bool create, std::string_view command,
+                                                    std::string_view api_hint, int* exit_code);
+
+// A time for --since/--until: ISO 8601 ("2026-03-01", "2026-03-01T14:05Z")
+// or an age before now ("90m", "36h", "7d"). Unix seconds; nullopt when
+// the text is neither.
+std::optional<int64_t> ParseTimeArgument(std::string_view text);
+
+}  // namespace vigil::tools
