@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -151,29 +154,81 @@ int RunIngest(const IngestFlags& flags) {
   Progress progress("ingest", flags.progress && isatty(STDERR_FILENO), total_bytes);
   storage::PutStats stats;
   uint64_t failed = 0;
-  std::vector<storage::ScannedAd> scanned;
-  auto deliver = [&](IngestBatch& batch) -> Status {
-    if (!batch.errors.empty()) {
-      progress.Clear();
-      std::fputs(batch.errors.c_str(), stderr);
-    }
-    failed += batch.failed;
-    scanned.clear();
-    for (size_t i = 0; i < batch.docs.size(); ++i) scanned.push_back({&batch.docs[i], &batch.results[i]});
-    storage::PutStats batch_stats;
-    if (!scanned.empty()) {
-      Status s = store->PutScanned(scanned, &batch_stats);
-      if (!s.ok()) {
-        return Status(s.code() == Status::Code::kInvalidArgument
-                          ? Status::InvalidArgument(fmt::format("{} (lines {}-{} of {} were not stored)", s.message(),
-                                                                batch.input.lines.front().number,
-                                                                batch.input.lines.back().number, batch.input.source))
-                          : s);
+
+  // The ordered delivery hands each scanned batch to one writer thread, so
+  // scan workers never wait for a sync; the writer commits whatever has
+  // queued up (in order, up to kMaxCommit ads) with one PutScanned call.
+  constexpr size_t kMaxCommit = 4096;
+  constexpr size_t kMaxQueued = 8;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::unique_ptr<IngestBatch>> queue;
+  bool closing = false;
+  Status write_status;
+  std::thread writer([&] {
+    std::vector<std::unique_ptr<IngestBatch>> taken;
+    std::vector<storage::ScannedAd> scanned;
+    for (;;) {
+      taken.clear();
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return closing || !queue.empty(); });
+        if (queue.empty()) return;
+        size_t ads = 0;
+        while (!queue.empty() && (taken.empty() || ads + queue.front()->docs.size() <= kMaxCommit)) {
+          ads += queue.front()->docs.size();
+          taken.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
       }
+      cv.notify_all();
+      scanned.clear();
+      uint64_t bytes = 0;
+      for (const auto& batch : taken) {
+        if (!batch->errors.empty()) {
+          progress.Clear();
+          std::fputs(batch->errors.c_str(), stderr);
+        }
+        failed += batch->failed;
+        bytes += batch->input.bytes;
+        for (size_t i = 0; i < batch->docs.size(); ++i) scanned.push_back({&batch->docs[i], &batch->results[i]});
+      }
+      storage::PutStats batch_stats;
+      Status s = scanned.empty() ? Status::Ok() : store->PutScanned(scanned, &batch_stats);
+      if (!s.ok()) {
+        const IngestBatch& first = *taken.front();
+        const IngestBatch& last = *taken.back();
+        std::lock_guard<std::mutex> lock(mu);
+        write_status = Status::IOError(fmt::format(
+            "{} (the ads of {}:{}-{} were not stored; everything before them is)", s.ToString(), first.input.source,
+            first.input.lines.empty() ? 0 : first.input.lines.front().number,
+            last.input.lines.empty() ? 0 : last.input.lines.back().number));
+        closing = true;
+        queue.clear();
+        cv.notify_all();
+        return;
+      }
+      stats.Add(batch_stats);
+      progress.Add(scanned.size(), bytes, batch_stats.flagged);
     }
-    stats.Add(batch_stats);
-    progress.Add(batch.docs.size(), batch.input.bytes, batch_stats.flagged);
+  });
+  auto deliver = [&](IngestBatch& batch) -> Status {
+    auto moved = std::make_unique<IngestBatch>(std::move(batch));
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return queue.size() < kMaxQueued || !write_status.ok(); });
+    if (!write_status.ok()) return write_status;
+    queue.push_back(std::move(moved));
+    cv.notify_all();
     return Status::Ok();
+  };
+  auto stop_writer = [&]() -> Status {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      closing = true;
+    }
+    cv.notify_all();
+    if (writer.joinable()) writer.join();
+    return write_status;
   };
 
   {
@@ -201,10 +256,11 @@ int RunIngest(const IngestFlags& flags) {
         if (Status s = pipeline.Push(std::move(batch)); !s.ok()) break;  // reported below
       }
     }
-    if (Status s = pipeline.Finish(); !s.ok()) {
+    Status s = pipeline.Finish();
+    if (Status w = stop_writer(); !w.ok()) s = w;
+    if (!s.ok()) {
       progress.Clear();
-      std::fprintf(stderr, "vigil ingest: storing failed: %s; every ad reported above as stored before it is durable\n",
-                   s.message().c_str());
+      std::fprintf(stderr, "vigil ingest: storing failed: %s\n", s.message().c_str());
       exit_code = 2;
     }
   }

@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <cmath>
 #include <thread>
 #include <utility>
@@ -402,17 +405,34 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   p.examined = report.examined;
   p.rescanned = report.rescanned;
   p.resumed = report.resumed;
-  std::vector<storage::FindingsUpdate> updates;
-  auto deliver = [&](RescanBatch& batch) -> Status {
-    if (!batch.error.ok()) return batch.error;
-    if (!options_.dry_run && !batch.ids.empty()) {
-      updates.clear();
-      for (size_t i = 0; i < batch.ids.size(); ++i) updates.push_back({batch.ids[i], &batch.results[i]});
+  // Delivery (in id order) hands each batch to one writer thread, so scan
+  // workers never wait for a sync. The writer commits what has queued up
+  // (up to kMaxCommit ads) with one ReplaceFindings call, then one
+  // checkpoint that covers it.
+  constexpr size_t kMaxCommit = 4096;
+  constexpr size_t kMaxQueued = 8;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::unique_ptr<RescanBatch>> queue;
+  bool closing = false;
+  Status write_status;
+  auto commit = [&](std::vector<std::unique_ptr<RescanBatch>>& taken,
+                    std::vector<storage::FindingsUpdate>& updates) -> Status {
+    updates.clear();
+    for (const auto& batch : taken) {
+      if (!batch->error.ok()) return batch->error;
+      for (size_t i = 0; i < batch->ids.size(); ++i) updates.push_back({batch->ids[i], &batch->results[i]});
+    }
+    if (!options_.dry_run && !updates.empty()) {
       if (Status s = store_->ReplaceFindings(updates); !s.ok()) return s;
     }
-    for (const AdOutcome& o : batch.outcomes) MergeOutcome(o, options_, &report);
-    report.examined += batch.examined;
-    report.last_id = batch.last_id;
+    for (const auto& batch : taken) {
+      for (const AdOutcome& o : batch->outcomes) MergeOutcome(o, options_, &report);
+      report.examined += batch->examined;
+      report.last_id = batch->last_id;
+      p.bytes += batch->bytes;
+      p.run_ads += batch->examined;
+    }
     KeepLargest(&report.largest_changes, options_.top_score_changes);
     if (!options_.dry_run) {
       Json cp{{"done", false},
@@ -423,11 +443,54 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     }
     p.examined = report.examined;
     p.rescanned = report.rescanned;
-    p.bytes += batch.bytes;
-    p.run_ads += batch.examined;
     p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (progress) progress(p);
     return Status::Ok();
+  };
+  std::thread writer([&] {
+    std::vector<std::unique_ptr<RescanBatch>> taken;
+    std::vector<storage::FindingsUpdate> updates;
+    for (;;) {
+      taken.clear();
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait(lock, [&] { return closing || !queue.empty(); });
+        if (queue.empty()) return;
+        size_t ads = 0;
+        while (!queue.empty() && (taken.empty() || ads + queue.front()->ids.size() <= kMaxCommit)) {
+          ads += queue.front()->ids.size();
+          taken.push_back(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      cv.notify_all();
+      if (Status s = commit(taken, updates); !s.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        write_status = s;
+        closing = true;
+        queue.clear();
+        cv.notify_all();
+        return;
+      }
+    }
+  });
+  auto deliver = [&](RescanBatch& batch) -> Status {
+    auto moved = std::make_unique<RescanBatch>(std::move(batch));
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return queue.size() < kMaxQueued || !write_status.ok(); });
+    if (!write_status.ok()) return write_status;
+    queue.push_back(std::move(moved));
+    cv.notify_all();
+    return Status::Ok();
+  };
+  auto stop_writer = [&]() -> Status {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      closing = true;
+    }
+    cv.notify_all();
+    if (writer.joinable()) writer.join();
+    return write_status;
   };
 
   bool stopped = false;
@@ -457,6 +520,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     if (push_status.ok() && batch->examined > 0) push_status = pipeline.Push(std::move(batch));
     pipeline_status = pipeline.Finish();
   }
+  if (Status w = stop_writer(); !w.ok()) return w;
   if (!pipeline_status.ok()) return pipeline_status;
   if (!walk_status.ok()) return walk_status;
   report.complete = !stopped;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# rescan_bench: `vigil rescan` of a store of N generated ads against `vigil
+# scan` of the same ads read from a file, in the same run (issue 7: rescan
+# at 70% or more of scan). The store is built first with `vigil ingest`
+# (not timed here). Both commands load their pack once; that time is
+# measured apart (scan of an empty file) and excluded from both rates.
+# Rescans alternate between a changed pack and the core pack so that every
+# rescan changes findings; a dry run shows the cost of the writes.
+#
+#   bench/rescan_bench.sh [BUILD_DIR] [N]
+set -eu
+B=${1:-build}/bin
+N=${2:-30000}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+export VIGIL_DEFAULT_PACK="$SRC/rules/packs/core"
+T=$(mktemp -d /tmp/vigil-rescan-bench.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+now() { date +%s.%N; }
+
+"$B/gen_corpus" --count "$N" --seed 13 --out "$T/corpus.jsonl"
+"$B/vigil" ingest --no-progress --data "$T/db" "$T/corpus.jsonl" 2> /dev/null
+cp -r "$SRC/rules/packs/core" "$T/pack2"
+sed -i 's/^version: .*/version: 1.1.0/; s/^threshold: .*/threshold: 0.6/' "$T/pack2/pack.yaml"
+rm "$T/pack2/movement.yaml"
+"$B/vigil" rules compile "$T/pack2" -o "$T/pack2.vrs" > /dev/null 2>&1 || true
+echo "rescan_bench: $N ads, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
+
+: > "$T/empty.jsonl"
+t0=$(now); "$B/vigil" scan --no-progress "$T/empty.jsonl" > /dev/null; t1=$(now)
+LOAD=$(echo "$t1 - $t0" | bc -l)
+printf 'rule loading: %.2f s (excluded below)\n' "$LOAD"
+
+rate_of() { grep -o '([0-9]* ads/s)' "$1" | tr -dc 0-9; }
+for round in 1 2; do
+  t0=$(now); "$B/vigil" scan --no-progress "$T/corpus.jsonl" > /dev/null; t1=$(now)
+  SCAN=$(echo "$N / ($t1 - $t0 - $LOAD)" | bc -l)
+  "$B/vigil" rescan --no-progress --data "$T/db" --rules "$T/pack2" --dry-run > /dev/null 2> "$T/dry.err"
+  DRY=$(rate_of "$T/dry.err")
+  PACK=$([ $round = 1 ] && echo "$T/pack2" || echo "$SRC/rules/packs/core")
+  "$B/vigil" rescan --no-progress --data "$T/db" --rules "$PACK" > /dev/null 2> "$T/rescan.err"
+  RESCAN=$(rate_of "$T/rescan.err")
+  printf 'round %s: vigil scan %6.0f ads/s | rescan --dry-run %6.0f ads/s (%.2f) | rescan %6.0f ads/s (%.2f of scan)\n' \
+    "$round" "$SCAN" "$DRY" "$(echo "$DRY / $SCAN" | bc -l)" "$RESCAN" "$(echo "$RESCAN / $SCAN" | bc -l)"
+done
