@@ -1,0 +1,1157 @@
+#include "storage/store.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <rocksdb/db.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "storage/export_json.h"
+#include "storage/keys.h"
+#include "storage/store_sink.h"
+#include "tests/storage/store_test_util.h"
+
+using namespace vigil::storage;
+using namespace vigil::storage::testing;
+using vigil::Status;
+using vigil::scanner::Document;
+using vigil::scanner::EntityType;
+using vigil::scanner::ScanResult;
+
+namespace {
+
+std::unique_ptr<Store> OpenOrDie(const std::string& dir, OpenOptions options = TestOptions()) {
+  auto store = Store::Open(dir, options);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
+void Put(Store* store, const std::vector<TestAd>& ads, PutStats* stats = nullptr) {
+  const auto batch = MakeAds(ads);
+  Status s = store->PutScanned(batch, stats);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+}
+
+void RequireConsistent(const Store& store) {
+  ConsistencyReport report;
+  Status s = store.CheckConsistency(&report);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  std::string problems;
+  for (const auto& p : report.problems) problems += p + "\n";
+  INFO(problems);
+  REQUIRE(report.ok());
+}
+
+std::vector<std::string> Ids(const LeadPage& page) {
+  std::vector<std::string> ids;
+  for (const auto& l : page.leads) ids.push_back(l.ad_id);
+  return ids;
+}
+
+std::string fmt_id(int t, int b, int i) {
+  std::ostringstream out;
+  out << 't' << t << '-' << b << '-' << i;
+  return out.str();
+}
+
+LeadPage List(const Store& store, LeadQuery q) {
+  auto page = store.ListLeads(q);
+  INFO(page.status().ToString());
+  REQUIRE(page.ok());
+  return std::move(page).value();
+}
+
+}  // namespace
+
+TEST_CASE("an ad round-trips with findings, lead and default review", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  TestAd a;
+  a.id = "ad-1";
+  a.phones = {"+17025550147"};
+  a.emails = {"lexi@example.test"};
+  a.categories = {"youth", "movement"};
+  PutStats stats;
+  Put(store.get(), {a}, &stats);
+  CHECK(stats.ads == 1);
+  CHECK(stats.new_ads == 1);
+  CHECK(stats.flagged == 1);
+
+  auto got = store->GetAd("ad-1");
+  REQUIRE(got.ok());
+  const AdDetail& d = *got;
+  const auto [doc, result] = MakeAd(a);
+  CHECK(d.ad.doc.id == "ad-1");
+  CHECK(d.ad.doc.text == doc.text);
+  CHECK(d.ad.doc.url == doc.url);
+  CHECK(d.ad.doc.fetched_at == doc.fetched_at);
+  CHECK(d.ad.doc.metadata_json == doc.metadata_json);
+  CHECK(d.ad.content_hash == ContentHash(doc));
+  CHECK(d.ad.version == 1);
+  CHECK(d.version_count == 1);
+  CHECK(d.ad.time == *ParseIsoTime(a.posted_at));
+  CHECK(d.ad.ingested_at_ms == kTestClockMs);
+  CHECK(d.findings.id == "ad-1");
+  CHECK(d.findings.hits.size() == 2);
+  CHECK(d.findings.entities.size() == 2);
+  CHECK(d.finding_ids == FindingIds(result, d.ad.content_hash));
+  CHECK(d.lead.score == 0.6);
+  CHECK(d.lead.categories == std::vector<std::string>{"movement", "youth"});
+  CHECK(d.lead.snippet.rfind("Sweet new girl", 0) == 0);
+  CHECK(d.review.status == ReviewStatus::kNew);
+  CHECK(d.review.version == 0);
+  CHECK(d.history.empty());
+  CHECK(store->GetAd("nope").status().IsNotFound());
+  RequireConsistent(*store);
+
+  // Durable across reopen.
+  store.reset();
+  store = OpenOrDie(tmp.path());
+  REQUIRE(store->GetAd("ad-1").ok());
+  auto counts = store->CountByStatus();
+  REQUIRE(counts.ok());
+  CHECK((*counts)[ReviewStatus::kNew].total == 1);
+  CHECK((*counts)[ReviewStatus::kNew].flagged == 1);
+}
+
+TEST_CASE("same content is a duplicate; new content a new version", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  TestAd a;
+  a.id = "ad-1";
+  a.phones = {"+17025550147"};
+  Put(store.get(), {a});
+
+  PutStats stats;
+  TestAd refetched = a;
+  refetched.fetched_at = "2026-03-01";  // not content
+  Put(store.get(), {refetched}, &stats);
+  CHECK(stats.duplicates == 1);
+  CHECK(stats.new_versions == 0);
+  CHECK(store->GetAd("ad-1")->ad.doc.fetched_at == a.fetched_at);  // nothing rewritten
+
+  REQUIRE(store->Review("ad-1", {ReviewStatus::kEscalated, "dana", "", "lee", 0}).ok());
+
+  TestAd edited = a;
+  edited.text = "Edited: new phone now.";
+  edited.phones = {"+17025550148"};
+  edited.score = 0.3;
+  edited.flagged = false;
+  stats = {};
+  Put(store.get(), {edited}, &stats);
+  CHECK(stats.new_versions == 1);
+  auto d = store->GetAd("ad-1");
+  REQUIRE(d.ok());
+  CHECK(d->ad.version == 2);
+  CHECK(d->version_count == 2);
+  CHECK(d->ad.doc.text.rfind("Edited", 0) == 0);
+  CHECK(d->review.status == ReviewStatus::kEscalated);  // reviews survive new versions
+  CHECK(d->lead.status == ReviewStatus::kEscalated);
+  CHECK_FALSE(d->lead.flagged);
+  auto v1 = store->GetAdVersion("ad-1", 1);
+  REQUIRE(v1.ok());
+  CHECK(v1->doc.text.rfind("Sweet", 0) == 0);
+  CHECK(v1->version == 1);
+  CHECK(store->GetAdVersion("ad-1", 2)->doc.text == d->ad.doc.text);
+  CHECK(store->GetAdVersion("ad-1", 3).status().IsNotFound());
+
+  // The old phone's posting went with the old version.
+  CHECK(store->GetEntity(EntityType::kPhone, "+17025550147", 10).status().IsNotFound());
+  auto e = store->GetEntity(EntityType::kPhone, "+17025550148", 10);
+  REQUIRE(e.ok());
+  CHECK(e->postings.size() == 1);
+
+  // Only one lead, in the escalated list, with the new score.
+  LeadQuery q;
+  auto all = List(*store, q);
+  REQUIRE(all.leads.size() == 1);
+  CHECK(all.leads[0].score == 0.3);
+  q.status = ReviewStatus::kNew;
+  CHECK(List(*store, q).leads.empty());
+  q.status = ReviewStatus::kEscalated;
+  CHECK(List(*store, q).leads.size() == 1);
+  auto counts = store->CountByStatus();
+  CHECK((*counts)[ReviewStatus::kEscalated].total == 1);
+  CHECK((*counts)[ReviewStatus::kEscalated].flagged == 0);
+  CHECK((*counts)[ReviewStatus::kNew].total == 0);
+  RequireConsistent(*store);
+}
+
+TEST_CASE("one batch may hold the same id several times", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  TestAd a;
+  a.id = "ad-1";
+  a.phones = {"+17025550147"};
+  TestAd b = a;
+  b.text = "Second version in the same batch.";
+  b.city = "Elko";
+  TestAd c = b;  // duplicate of b
+  PutStats stats;
+  Put(store.get(), {a, b, c}, &stats);
+  CHECK(stats.ads == 3);
+  CHECK(stats.new_ads == 1);
+  CHECK(stats.new_versions == 1);
+  CHECK(stats.duplicates == 1);
+  auto d = store->GetAd("ad-1");
+  REQUIRE(d.ok());
+  CHECK(d->ad.version == 2);
+  CHECK(d->lead.city == "Elko");
+  auto e = store->GetEntity(EntityType::kPhone, "+17025550147", 10);
+  REQUIRE(e.ok());
+  CHECK(e->stats.ads == 1);
+  CHECK(e->stats.cities == std::vector<std::string>{"elko"});
+  RequireConsistent(*store);
+}
+
+TEST_CASE("bad input is refused whole, with the document named", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  TestAd good;
+  good.id = "good";
+  TestAd bad;
+  bad.id = "bad";
+  auto batch = MakeAds({good, bad});
+
+  SECTION("span outside the text") { batch[1].second.hits[0].end = 10000; }
+  SECTION("score not a number") { batch[1].second.score = std::nan(""); }
+  SECTION("result of another document") { batch[1].second.id = "other"; }
+  SECTION("empty id") {
+    batch[1].first.id.clear();
+    batch[1].second.id.clear();
+  }
+  SECTION("oversized id") {
+    batch[1].first.id = std::string(kMaxAdIdBytes + 1, 'x');
+    batch[1].second.id = batch[1].first.id;
+  }
+  Status s = store->PutScanned(batch, nullptr);
+  INFO(s.ToString());
+  CHECK(s.IsInvalidArgument());
+  CHECK(store->GetAd("good").status().IsNotFound());
+  RequireConsistent(*store);
+}
+
+TEST_CASE("lead lists order, filter and page through the indexes", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  std::vector<TestAd> ads;
+  const char* cities[] = {"Reno", "Elko", "Las Vegas"};
+  for (int i = 0; i < 30; ++i) {
+    TestAd a;
+    a.id = "ad-" + std::to_string(100 + i);
+    a.score = (i % 10) / 10.0 + 0.05;
+    a.flagged = a.score >= 0.5;
+    a.categories = i % 3 == 0 ? std::vector<std::string>{"youth"} : std::vector<std::string>{"movement"};
+    a.city = cities[i % 3];
+    a.posted_at = FormatIsoTime(1767225600 + i * 86400);  // one per day from 2026-01-01
+    a.text = i % 5 == 0 ? "Brand NEW here, call now" : "Visiting this weekend only";
+    ads.push_back(a);
+  }
+  Put(store.get(), ads);
+
+  SECTION("by score, highest first, ties by id") {
+    LeadQuery q;
+    q.limit = 100;
+    auto page = List(*store, q);
+    REQUIRE(page.leads.size() == 30);
+    for (size_t i = 1; i < page.leads.size(); ++i) {
+      const auto& a = page.leads[i - 1];
+      const auto& b = page.leads[i];
+      CHECK((a.score > b.score || (a.score == b.score && a.ad_id < b.ad_id)));
+    }
+    CHECK(page.next_cursor.empty());
+  }
+  SECTION("by category, with min score") {
+    LeadQuery q;
+    q.category = "youth";
+    q.min_score = 0.5;
+    q.limit = 100;
+    auto page = List(*store, q);
+    // youth: i = 0,3,...,27 → scores 0.05,0.35,0.65,0.95,0.25,0.55,0.85,0.15,0.45,0.75
+    CHECK(page.leads.size() == 5);
+    for (const auto& l : page.leads) {
+      CHECK(l.score >= 0.5);
+      CHECK(l.categories == std::vector<std::string>{"youth"});
+    }
+  }
+  SECTION("time window and order by time") {
+    LeadQuery q;
+    q.order = LeadOrder::kTime;
+    q.since = 1767225600 + 10 * 86400;
+    q.until = 1767225600 + 20 * 86400;
+    q.limit = 100;
+    auto page = List(*store, q);
+    REQUIRE(page.leads.size() == 10);
+    CHECK(page.leads.front().ad_id == "ad-119");
+    CHECK(page.leads.back().ad_id == "ad-110");
+    q.order = LeadOrder::kScore;  // same window, by score
+    auto by_score = List(*store, q);
+    CHECK(by_score.leads.size() == 10);
+    CHECK(by_score.leads.front().score == Approx(0.95));
+  }
+  SECTION("city, flagged and text filters") {
+    LeadQuery q;
+    q.city = "las vegas";
+    q.limit = 100;
+    CHECK(List(*store, q).leads.size() == 10);
+    q.flagged_only = true;
+    for (const auto& l : List(*store, q).leads) CHECK(l.flagged);
+    LeadQuery t;
+    t.text = "brand new";
+    t.limit = 100;
+    auto page = List(*store, t);
+    CHECK(page.leads.size() == 6);  // i % 5 == 0
+  }
+  SECTION("pages join to the full list") {
+    LeadQuery q;
+    q.category = "movement";
+    q.limit = 7;
+    std::vector<std::string> seen;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto page = List(*store, q);
+      for (auto& id : Ids(page)) seen.push_back(id);
+      if (page.next_cursor.empty()) break;
+      q.cursor = page.next_cursor;
+    }
+    CHECK(seen.size() == 20);
+    CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == 20);
+    LeadQuery fresh;
+    fresh.category = "movement";
+    fresh.limit = 100;
+    CHECK(Ids(List(*store, fresh)) == seen);
+  }
+  SECTION("bad queries are errors") {
+    LeadQuery q;
+    q.limit = 0;
+    CHECK(store->ListLeads(q).status().IsInvalidArgument());
+    q.limit = 10;
+    q.cursor = "not-hex";
+    CHECK(store->ListLeads(q).status().IsInvalidArgument());
+    LeadQuery other;
+    other.limit = 1;
+    const std::string cursor = List(*store, other).next_cursor;
+    REQUIRE_FALSE(cursor.empty());
+    q.cursor = cursor;
+    q.order = LeadOrder::kTime;  // a cursor from another index
+    CHECK(store->ListLeads(q).status().IsInvalidArgument());
+  }
+}
+
+TEST_CASE("reviews keep history, detect conflicts and write the audit log", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  TestAd a;
+  a.id = "ad-1";
+  Put(store.get(), {a});
+
+  auto r1 = store->Review("ad-1", ReviewAction{ReviewStatus::kInReview, "dana", "looking", "dana", 0});
+  REQUIRE(r1.ok());
+  CHECK(r1->version == 1);
+  CHECK(r1->status == ReviewStatus::kInReview);
+
+  // A second reviewer who loaded version 0 is told about the conflict.
+  auto stale = store->Review("ad-1", ReviewAction{ReviewStatus::kDismissed, std::nullopt, "", "lee", 0});
+  CHECK(stale.status().IsConflict());
+  CHECK(stale.status().ToString().rfind("Conflict: ", 0) == 0);
+  CHECK(store->GetAd("ad-1")->review.status == ReviewStatus::kInReview);
+
+  auto r2 = store->Review("ad-1", ReviewAction{ReviewStatus::kEscalated, std::nullopt, "case 12", "lee", 1});
+  REQUIRE(r2.ok());
+  CHECK(r2->assignee == "dana");
+  auto note = store->Review("ad-1", ReviewAction{std::nullopt, std::nullopt, "called back", "lee", std::nullopt});
+  REQUIRE(note.ok());
+  CHECK(note->version == 3);
+
+  auto d = store->GetAd("ad-1");
+  REQUIRE(d.ok());
+  REQUIRE(d->history.size() == 3);
+  CHECK(d->history[0].from_status == ReviewStatus::kNew);
+  CHECK(d->history[0].to_status == ReviewStatus::kInReview);
+  CHECK(d->history[0].to_assignee == "dana");
+  CHECK(d->history[1].user == "lee");
+  CHECK(d->history[1].note == "case 12");
+  CHECK(d->history[2].to_status == ReviewStatus::kEscalated);
+  CHECK(d->lead.status == ReviewStatus::kEscalated);
+
+  CHECK(store->Review("missing", ReviewAction{ReviewStatus::kDismissed, {}, "", "lee", {}}).status().IsNotFound());
+  CHECK(store->Review("ad-1", ReviewAction{}).status().IsInvalidArgument());
+  CHECK(store->Review("ad-1", ReviewAction{ReviewStatus::kDismissed, {}, "", "", {}}).status().IsInvalidArgument());
+
+  AuditQuery aq;
+  aq.action = "review";
+  aq.newest_first = false;
+  auto audit = store->ListAudit(aq);
+  REQUIRE(audit.ok());
+  REQUIRE(audit->size() == 3);  // the refused ones left no trace
+  CHECK((*audit)[0].user == "dana");
+  CHECK((*audit)[0].target == "ad-1");
+  CHECK((*audit)[0].detail.find("new -> in_review") != std::string::npos);
+  CHECK((*audit)[1].detail.find("case 12") != std::string::npos);
+  CHECK((*audit)[0].at_ms == kTestClockMs);
+
+  // Reviews and the status index survive rescans.
+  auto [doc, result] = MakeAd(a);
+  result.score = 0.9;
+  REQUIRE(store->ReplaceFindings("ad-1", result).ok());
+  CHECK(store->GetAd("ad-1")->review.version == 3);
+  LeadQuery q;
+  q.status = ReviewStatus::kEscalated;
+  CHECK(List(*store, q).leads.size() == 1);
+  RequireConsistent(*store);
+}
+
+TEST_CASE("the audit log only grows, across reopens", "[store]") {
+  TempDir tmp;
+  {
+    auto store = OpenOrDie(tmp.path());
+    for (int i = 0; i < 5; ++i) {
+      auto seq = store->AppendAudit({0, 0, "dana", "view", "ad-" + std::to_string(i), ""});
+      REQUIRE(seq.ok());
+      CHECK(*seq == static_cast<uint64_t>(i + 1));
+    }
+    CHECK(store->AppendAudit({0, 0, "", "view", "x", ""}).status().IsInvalidArgument());
+  }
+  auto store = OpenOrDie(tmp.path());
+  auto seq = store->AppendAudit({0, 0, "lee", "view", "ad-9", "opened"});
+  REQUIRE(seq.ok());
+  CHECK(*seq == 6);
+  AuditQuery q;
+  auto newest = store->ListAudit(q);
+  REQUIRE(newest.ok());
+  REQUIRE(newest->size() == 6);
+  CHECK(newest->front().seq == 6);
+  CHECK(newest->back().seq == 1);
+  q.newest_first = false;
+  q.start_seq = 3;
+  q.limit = 2;
+  auto page = store->ListAudit(q);
+  REQUIRE(page->size() == 2);
+  CHECK((*page)[0].seq == 3);
+  CHECK((*page)[1].seq == 4);
+  q = AuditQuery{};
+  q.user = "lee";
+  CHECK(store->ListAudit(q)->size() == 1);
+  q.start_seq = 5;  // newest first from 5: lee's event (6) is after it
+  CHECK(store->ListAudit(q)->empty());
+  RequireConsistent(*store);
+}
+
+TEST_CASE("entity statistics and postings", "[store][entities]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  std::vector<TestAd> ads;
+  for (int i = 0; i < 4; ++i) {
+    TestAd a;
+    a.id = "ad-" + std::to_string(i);
+    a.phones = {"+17025550150"};
+    a.handles = {"snap:sunny_99"};
+    a.city = i < 3 ? "Reno" : "Elko";
+    a.posted_at = FormatIsoTime(1767225600 + i * 3600);
+    ads.push_back(a);
+  }
+  Put(store.get(), ads);
+  auto e = store->GetEntity(EntityType::kPhone, "+17025550150", 3);
+  REQUIRE(e.ok());
+  CHECK(e->stats.ads == 4);
+  CHECK(e->stats.first_seen == 1767225600);
+  CHECK(e->stats.last_seen == 1767225600 + 3 * 3600);
+  CHECK(e->stats.cities == std::vector<std::string>{"elko", "reno"});
+  CHECK_FALSE(e->stats.network);
+  REQUIRE(e->postings.size() == 3);  // newest first, limited
+  CHECK(e->postings[0].ad_id == "ad-3");
+  CHECK(e->postings[0].city == "Elko");
+  CHECK(e->postings[2].ad_id == "ad-1");
+  auto h = store->GetEntity(EntityType::kHandle, "snap:sunny_99", 100);
+  REQUIRE(h.ok());
+  CHECK(h->postings.size() == 4);
+  CHECK(store->GetEntity(EntityType::kPhone, "+17025550199", 10).status().IsNotFound());
+  CHECK(store->GetEntity(EntityType::kEmail, "+17025550150", 10).status().IsNotFound());
+  RequireConsistent(*store);
+}
+
+TEST_CASE("a phone in 3 cities within 30 days marks all its ads", "[store][network]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  const int64_t day = 86400, t0 = 1767225600;
+  const auto ad = [&](std::string id, std::string city, int64_t t, double score) {
+    TestAd a;
+    a.id = std::move(id);
+    a.city = std::move(city);
+    a.posted_at = FormatIsoTime(t);
+    a.score = score;
+    a.phones = {"+17025550160"};
+    return a;
+  };
+  Put(store.get(), {ad("a", "Reno", t0, 0.5), ad("b", "Elko", t0 + 5 * day, 0.4)});
+  CHECK_FALSE(store->GetAd("a")->lead.network);
+  // A third city, but 60 days later: outside the window.
+  Put(store.get(), {ad("c", "Ely", t0 + 60 * day, 0.3)});
+  CHECK_FALSE(store->GetAd("c")->lead.network);
+  CHECK_FALSE(store->GetEntity(EntityType::kPhone, "+17025550160", 0)->stats.network);
+  // A third city within 30 days of Reno and Elko: the signal fires.
+  Put(store.get(), {ad("d", "Las Vegas", t0 + 20 * day, 0.0)});
+  auto e = store->GetEntity(EntityType::kPhone, "+17025550160", 0);
+  REQUIRE(e.ok());
+  CHECK(e->stats.network);
+  CHECK(e->stats.network_since == t0 + 20 * day);
+  for (const char* id : {"a", "b", "c", "d"}) {
+    INFO(id);
+    auto d = store->GetAd(id);
+    REQUIRE(d.ok());
+    CHECK(d->lead.network);
+    CHECK(d->lead.score == Approx(NetworkBoostedScore(d->lead.base_score, 0.2)));
+  }
+  CHECK(store->GetAd("a")->lead.score == Approx(0.6));  // 1 - 0.5 * 0.8
+  CHECK(store->GetAd("d")->lead.score == Approx(0.2));
+  LeadQuery q;
+  q.category = "network";
+  CHECK(List(*store, q).leads.size() == 4);
+  // Later ads with the phone are marked on arrival; ads without it are not.
+  TestAd other = ad("e", "Reno", t0 + 400 * day, 0.1);
+  TestAd unrelated = other;
+  unrelated.id = "f";
+  unrelated.phones = {"+17025550161"};
+  Put(store.get(), {other, unrelated});
+  CHECK(store->GetAd("e")->lead.network);
+  CHECK_FALSE(store->GetAd("f")->lead.network);
+  RequireConsistent(*store);
+
+  SECTION("rescans keep the mark of ads that still carry the phone") {
+    auto [doc, result] = MakeAd(ad("a", "Reno", t0, 0.5));
+    result.score = 0.7;
+    REQUIRE(store->ReplaceFindings("a", result).ok());
+    CHECK(store->GetAd("a")->lead.score == Approx(1 - 0.3 * 0.8));
+    result.entities.clear();  // the new pack no longer extracts the phone
+    REQUIRE(store->ReplaceFindings("a", result).ok());
+    CHECK_FALSE(store->GetAd("a")->lead.network);
+    CHECK(store->GetAd("a")->lead.score == Approx(0.7));
+    RequireConsistent(*store);
+  }
+}
+
+TEST_CASE("the network signal does not depend on ingest order", "[store][network]") {
+  std::vector<TestAd> ads;
+  std::mt19937 rng(42);
+  const char* cities[] = {"Reno", "Elko", "Ely", "Las Vegas", "Carson City"};
+  for (int i = 0; i < 60; ++i) {
+    TestAd a;
+    a.id = "ad-" + std::to_string(i);
+    a.city = cities[rng() % 5];
+    a.posted_at = FormatIsoTime(1767225600 + static_cast<int64_t>(rng() % 200) * 86400);
+    a.phones = {"+1702555" + std::to_string(170 + rng() % 6)};
+    a.score = (rng() % 100) / 100.0;
+    ads.push_back(a);
+  }
+  std::map<std::string, double> first_scores;
+  for (int order = 0; order < 3; ++order) {
+    TempDir tmp;
+    auto store = OpenOrDie(tmp.path());
+    std::shuffle(ads.begin(), ads.end(), rng);
+    for (size_t i = 0; i < ads.size(); i += 7) {
+      Put(store.get(), std::vector<TestAd>(ads.begin() + i, ads.begin() + std::min(ads.size(), i + 7)));
+    }
+    RequireConsistent(*store);
+    LeadQuery q;
+    q.limit = 100;
+    std::map<std::string, double> scores;
+    for (const auto& l : List(*store, q).leads) scores[l.ad_id] = l.score;
+    if (order == 0) {
+      first_scores = scores;
+      q.category = "network";
+      CHECK_FALSE(List(*store, q).leads.empty());  // the data exercises the signal
+    } else {
+      CHECK(scores == first_scores);
+    }
+  }
+}
+
+TEST_CASE("network parameters are fixed when a store is created", "[store][network]") {
+  TempDir tmp;
+  OpenOptions o = TestOptions();
+  o.network = {2, 7, 0.5};
+  {
+    auto store = OpenOrDie(tmp.path(), o);
+    CHECK(store->network_signal().min_cities == 2);
+    TestAd a, b;
+    a.id = "a";
+    b.id = "b";
+    a.phones = b.phones = {"+17025550180"};
+    b.city = "Elko";
+    a.score = b.score = 0.5;
+    Put(store.get(), {a, b});
+    CHECK(store->GetAd("a")->lead.score == Approx(0.75));
+  }
+  auto store = OpenOrDie(tmp.path());  // default options: the stored ones win
+  CHECK(store->network_signal().min_cities == 2);
+  CHECK(store->network_signal().boost == 0.5);
+  o.network.min_cities = 1;
+  CHECK(Store::Open(tmp.Sub("other"), o).status().IsInvalidArgument());
+}
+
+TEST_CASE("rescans replace findings and keep unflagged leads", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  TestAd a;
+  a.id = "ad-1";
+  a.phones = {"+17025550147"};
+  Put(store.get(), {a});
+  const auto ids_before = store->GetAd("ad-1")->finding_ids;
+
+  auto [doc, result] = MakeAd(a);
+  result.score = 0.1;
+  result.flagged = false;
+  result.pack_version = "core@2.0.0";
+  result.hits[0].start = 1;  // offsets move, ids do not
+  REQUIRE(store->ReplaceFindings("ad-1", result).ok());
+  auto d = store->GetAd("ad-1");
+  REQUIRE(d.ok());
+  CHECK(d->finding_ids == ids_before);
+  CHECK(d->ad.version == 1);
+  CHECK_FALSE(d->lead.flagged);
+  CHECK(d->lead.pack_version == "core@2.0.0");
+  LeadQuery q;
+  CHECK(List(*store, q).leads.size() == 1);  // still listed
+  q.flagged_only = true;
+  CHECK(List(*store, q).leads.empty());
+  CHECK((*store->CountByStatus())[ReviewStatus::kNew].flagged == 0);
+
+  CHECK(store->ReplaceFindings("missing", result).IsNotFound());
+  result.hits[0].end = 100000;
+  CHECK(store->ReplaceFindings("ad-1", result).IsInvalidArgument());
+  RequireConsistent(*store);
+}
+
+TEST_CASE("exports carry provenance and are audit-logged", "[store][export]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  TestAd a, b, c;
+  a.id = "a";
+  b.id = "b";
+  c.id = "c";
+  a.phones = b.phones = {"+17025550190"};
+  a.url = "https://ads.example.test/a?x=1";
+  Put(store.get(), {a, b, c});
+  REQUIRE(store->Review("b", {ReviewStatus::kEscalated, {}, "", "dana", {}}).ok());
+  REQUIRE(store->Review("c", {ReviewStatus::kEscalated, {}, "", "dana", {}}).ok());
+
+  ExportQuery q;
+  q.entity = EntityKey{EntityType::kPhone, "+17025550190"};
+  q.status = ReviewStatus::kEscalated;
+  q.purpose = "case 12 referral";
+  auto out = store->Export(q, "dana");
+  REQUIRE(out.ok());
+  REQUIRE(out->records.size() == 1);  // b: carries the phone and is escalated
+  const ExportRecord& r = out->records[0];
+  CHECK(r.ad.doc.id == "b");
+  CHECK(r.finding_ids.size() == r.findings.hits.size());
+  const std::string json = ExportRecordToJson(r);
+  for (const char* field : {"\"url\"", "\"fetched_at\"", "\"content_hash\"", "\"pack_version\"", "\"finding_id\"",
+                            "\"rule\":\"youth.rule\"", "\"start\"", "\"escalated\""}) {
+    INFO(field);
+    CHECK(json.find(field) != std::string::npos);
+  }
+  CHECK(ExportRecordToJson(r, false).find("\"text\"") == std::string::npos);
+
+  AuditQuery aq;
+  aq.action = "export";
+  auto audit = store->ListAudit(aq);
+  REQUIRE(audit->size() == 1);
+  CHECK((*audit)[0].seq == out->audit_seq);
+  CHECK((*audit)[0].user == "dana");
+  CHECK((*audit)[0].detail.find("case 12 referral") != std::string::npos);
+  CHECK((*audit)[0].detail.find(" b") != std::string::npos);
+
+  ExportQuery by_ids;
+  by_ids.ad_ids = {"a", "c", "a"};
+  CHECK(store->Export(by_ids, "dana")->records.size() == 2);
+  by_ids.max_records = 1;
+  CHECK(store->Export(by_ids, "dana").status().IsInvalidArgument());
+  by_ids.ad_ids = {"zzz"};
+  by_ids.max_records = 10;
+  CHECK(store->Export(by_ids, "dana").status().IsNotFound());
+  CHECK(store->Export(ExportQuery{}, "dana").status().IsInvalidArgument());
+  CHECK(store->Export(q, "").status().IsInvalidArgument());
+  ExportQuery escalated;
+  escalated.status = ReviewStatus::kEscalated;
+  CHECK(store->Export(escalated, "lee")->records.size() == 2);
+  RequireConsistent(*store);
+}
+
+TEST_CASE("ForEachAd visits ads in id order and resumes", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  std::vector<TestAd> ads(5);
+  for (int i = 0; i < 5; ++i) ads[i].id = "ad-" + std::to_string(4 - i);
+  Put(store.get(), ads);
+  std::vector<std::string> seen;
+  REQUIRE(store->ForEachAd("", [&](const AdRecord& ad) {
+    seen.push_back(ad.doc.id);
+    return seen.size() < 3;
+  }).ok());
+  CHECK(seen == std::vector<std::string>{"ad-0", "ad-1", "ad-2"});
+  seen.clear();
+  REQUIRE(store->ForEachAd("ad-2", [&](const AdRecord& ad) {
+    seen.push_back(ad.doc.id);
+    return true;
+  }).ok());
+  CHECK(seen == std::vector<std::string>{"ad-3", "ad-4"});
+
+  REQUIRE(store->PutCheckpoint("rescan/core@2", "ad-2").ok());
+  CHECK(*store->GetCheckpoint("rescan/core@2") == "ad-2");
+  CHECK(store->GetCheckpoint("other").status().IsNotFound());
+  REQUIRE(store->PutToken("session/abc", "dana").ok());
+  CHECK(*store->GetToken("session/abc") == "dana");
+  REQUIRE(store->DeleteToken("session/abc").ok());
+  CHECK(store->GetToken("session/abc").status().IsNotFound());
+}
+
+TEST_CASE("StoreSink commits in batches and reports what is durable", "[store][sink]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  std::vector<std::string> committed;
+  std::mutex committed_mu;
+  {
+    StoreSink sink(store.get(), 4);
+    sink.set_on_commit([&](std::span<const std::string> ids) {
+      std::lock_guard lock(committed_mu);
+      committed.insert(committed.end(), ids.begin(), ids.end());
+    });
+    for (int i = 0; i < 10; ++i) {
+      TestAd a;
+      a.id = "ad-" + std::to_string(i);
+      auto [doc, result] = MakeAd(a);
+      REQUIRE(sink.Accept(doc, result).ok());
+    }
+    CHECK(sink.committed() <= 8);
+    CHECK(sink.pending() >= 2);
+    CHECK(store->GetAd("ad-8").status().IsNotFound());  // still in the sink's buffer
+    REQUIRE(sink.Finish().ok());
+    CHECK(sink.committed() == 10);
+    CHECK(sink.pending() == 0);
+    CHECK(sink.stats().new_ads == 10);
+    REQUIRE(sink.Finish().ok());
+  }
+  // Acknowledged in accept order, each once, and all stored.
+  REQUIRE(committed.size() == 10);
+  for (int i = 0; i < 10; ++i) {
+    CHECK(committed[i] == "ad-" + std::to_string(i));
+    CHECK(store->GetAd(committed[i]).ok());
+  }
+
+  StoreSink failing(store.get(), 1);
+  TestAd bad;
+  bad.id = "bad";
+  auto [doc, result] = MakeAd(bad);
+  result.hits[0].end = 99999;
+  CHECK(failing.Accept(doc, result).IsInvalidArgument());
+  TestAd fine;
+  fine.id = "fine";
+  auto [doc2, result2] = MakeAd(fine);
+  CHECK(failing.Accept(doc2, result2).IsInvalidArgument());  // stays failed
+  CHECK(failing.Finish().IsInvalidArgument());
+  CHECK(store->GetAd("fine").status().IsNotFound());
+}
+
+TEST_CASE("queued batches commit in order, later versions win", "[store][pipeline]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  // 40 asynchronous batches rewrite the same ids; each must land in order.
+  constexpr int kBatches = 40;
+  std::vector<std::vector<std::pair<Document, ScanResult>>> batches;
+  std::vector<std::vector<ScannedAd>> refs(kBatches);
+  for (int b = 0; b < kBatches; ++b) {
+    std::vector<TestAd> ads(8);
+    for (int i = 0; i < 8; ++i) {
+      ads[i].id = "ad-" + std::to_string(i);
+      ads[i].text = "Version " + std::to_string(b) + " of this ad.";
+      ads[i].phones = {"+1702555" + std::to_string(100 + (b + i) % 7)};
+      ads[i].city = (b + i) % 3 == 0 ? "Reno" : ((b + i) % 3 == 1 ? "Elko" : "Ely");
+      ads[i].posted_at = FormatIsoTime(1767225600 + b * 86400);
+    }
+    batches.push_back(MakeAds(ads));
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> order;
+  int failures = 0;
+  for (int b = 0; b < kBatches; ++b) {
+    for (const auto& [doc, result] : batches[b]) refs[b].push_back({&doc, &result});
+    store->PutScannedAsync(refs[b], [&, b](const Status& s, const PutStats&) {
+      std::lock_guard lock(mu);
+      if (!s.ok()) ++failures;
+      order.push_back(b);
+      cv.notify_all();
+    });
+    if (b == kBatches / 2) {
+      // A review in the middle waits for the groups in flight.
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return !order.empty(); });
+      lock.unlock();
+      REQUIRE(store->Review("ad-0", {ReviewStatus::kEscalated, {}, "", "dana", {}}).ok());
+    }
+  }
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return order.size() == kBatches; });
+  }
+  CHECK(failures == 0);
+  for (int b = 0; b < kBatches; ++b) CHECK(order[b] == b);
+  for (int i = 0; i < 8; ++i) {
+    auto d = store->GetAd("ad-" + std::to_string(i));
+    REQUIRE(d.ok());
+    CHECK(d->ad.doc.text.rfind("Version 39 ", 0) == 0);
+    CHECK(d->ad.version == kBatches);
+  }
+  CHECK(store->GetAd("ad-0")->review.status == ReviewStatus::kEscalated);
+  RequireConsistent(*store);
+}
+
+TEST_CASE("concurrent writers share commits and lose nothing", "[store]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  constexpr int kThreads = 4, kBatches = 20, kPerBatch = 16;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<TestAd> ads(kPerBatch);
+        for (int i = 0; i < kPerBatch; ++i) {
+          ads[i].id = fmt_id(t, b, i);
+          ads[i].phones = {"+1702555" + std::to_string(100 + (t * 7 + b + i) % 100)};
+          ads[i].city = (i % 2) ? "Reno" : "Elko";
+        }
+        auto batch = MakeAds(ads);
+        if (!store->PutScanned(batch, nullptr).ok()) ++failures;
+        if (b % 5 == 0) {
+          LeadQuery q;
+          if (!store->ListLeads(q).ok()) ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
+  LeadQuery q;
+  q.limit = 10000;
+  CHECK(List(*store, q).leads.size() == kThreads * kBatches * kPerBatch);
+  RequireConsistent(*store);
+}
+
+TEST_CASE("a store from a newer vigil is refused with a clear message", "[store][schema]") {
+  TempDir tmp;
+  {
+    auto store = OpenOrDie(tmp.path());
+    REQUIRE(store->SetSchemaVersionForTesting(2).ok());
+  }
+  for (bool read_only : {false, true}) {
+    OpenOptions o = TestOptions();
+    o.read_only = read_only;
+    auto again = Store::Open(tmp.path(), o);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.status().IsInvalidArgument());
+    CHECK(again.status().message().find("written by a newer vigil (schema 2); this vigil reads schema 1") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("readers open while a writer holds the store", "[store][processes]") {
+  TempDir tmp;
+  auto writer = OpenOrDie(tmp.path());
+  TestAd a;
+  a.id = "ad-1";
+  Put(writer.get(), {a});
+
+  // A second writer gets a clear Busy, not a raw lock error.
+  auto second = Store::Open(tmp.path(), TestOptions());
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().IsBusy());
+  CHECK(second.status().message().find("in use by another process") != std::string::npos);
+  CHECK(second.status().message().find(tmp.path()) != std::string::npos);
+
+  OpenOptions ro = TestOptions();
+  ro.read_only = true;
+  auto reader = OpenOrDie(tmp.path(), ro);
+  CHECK(reader->read_only());
+  CHECK(reader->GetAd("ad-1").ok());
+  TestAd b;
+  b.id = "ad-2";
+  Put(writer.get(), {b});
+  CHECK(reader->GetAd("ad-2").status().IsNotFound());  // as of open...
+  REQUIRE(reader->Refresh().ok());
+  CHECK(reader->GetAd("ad-2").ok());  // ...until it catches up
+  LeadQuery q;
+  CHECK(List(*reader, q).leads.size() == 2);
+  CHECK((*reader->CountByStatus())[ReviewStatus::kNew].total == 2);
+  RequireConsistent(*reader);
+
+  // Writes through a reader say how to do them instead.
+  Status s = reader->PutScanned(MakeAds({b}), nullptr);
+  CHECK(s.IsUnavailable());
+  CHECK(s.message().find("vigild") != std::string::npos);
+  CHECK(reader->Review("ad-1", {ReviewStatus::kDismissed, {}, "", "dana", {}}).status().IsUnavailable());
+  ExportQuery eq;
+  eq.ad_ids = {"ad-1"};
+  CHECK(reader->Export(eq, "dana").status().IsUnavailable());
+
+  OpenOptions missing = ro;
+  CHECK(Store::Open(tmp.Sub("nothing-here"), missing).status().IsNotFound());
+  OpenOptions no_create = TestOptions();
+  no_create.create_if_missing = false;
+  CHECK(Store::Open(tmp.Sub("nothing-here"), no_create).status().IsNotFound());
+}
+
+TEST_CASE("the consistency check finds damaged indexes", "[store][check]") {
+  TempDir tmp;
+  {
+    auto store = OpenOrDie(tmp.path());
+    TestAd a, b;
+    a.id = "a";
+    b.id = "b";
+    a.phones = {"+17025550147"};
+    Put(store.get(), {a, b});
+    RequireConsistent(*store);
+  }
+  // Damage the store behind vigil's back: drop a posting and a lead's
+  // score entry, and add an index entry that points at nothing.
+  {
+    rocksdb::DBOptions options;
+    std::vector<std::string> names;
+    REQUIRE(rocksdb::DB::ListColumnFamilies(options, tmp.path(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    REQUIRE(rocksdb::DB::Open(options, tmp.path(), descriptors, &handles, &db).ok());
+    const auto handle = [&](keys::Cf cf) {
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (names[i] == keys::CfName(cf)) return handles[i];
+      }
+      return handles[0];
+    };
+    auto lead = Store::Open(tmp.path(), TestOptions());  // locked: we hold it
+    CHECK(lead.status().IsBusy());
+    REQUIRE(db->Delete({}, handle(keys::Cf::kEntities), keys::PostingKey(EntityType::kPhone, "+17025550147",
+                                                                          *ParseIsoTime("2026-01-01T12:00:00Z"), "a"))
+                .ok());
+    REQUIRE(db->Delete({}, handle(keys::Cf::kLeadsByScore), keys::LeadScoreKey(0.6, "b")).ok());
+    LeadRecord ghost;
+    REQUIRE(db->Put({}, handle(keys::Cf::kLeadsByTime), keys::LeadTimeKey(5, "ghost"), keys::EncodeLeadIndexValue(ghost))
+                .ok());
+    for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  auto store = OpenOrDie(tmp.path());
+  ConsistencyReport report;
+  REQUIRE(store->CheckConsistency(&report).ok());
+  CHECK_FALSE(report.ok());
+  std::string all;
+  for (const auto& p : report.problems) all += p + "\n";
+  INFO(all);
+  CHECK(all.find("missing posting") != std::string::npos);
+  CHECK(all.find("missing its leads_by_score entry") != std::string::npos);
+  CHECK(all.find("missing lead \"ghost\"") != std::string::npos);
+  CHECK(all.find("counts 1 ads, postings say 0") != std::string::npos);
+}
+
+// ---- crash consistency ---------------------------------------------------------
+//
+// The parent re-executes this test binary to run the hidden "crash child"
+// test case, which ingests forever and reports each acknowledged batch on a
+// pipe; the parent SIGKILLs it at a random moment, reopens the store and
+// checks that every acknowledged ad is there, with all its index entries,
+// and that no index entry dangles. (A re-exec rather than a bare fork: a
+// forked child would inherit RocksDB's background thread pools without
+// their threads.)
+
+namespace {
+
+constexpr int kAckFd = 3;
+
+std::string fmt_round_id(int round, int batch, int i) {
+  std::ostringstream out;
+  out << 'r' << round << "-b" << batch << '-' << i;
+  return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("crash child: ingest until killed", "[.crash_child]") {
+  const char* dir = std::getenv("VIGIL_CRASH_DIR");
+  const char* round_env = std::getenv("VIGIL_CRASH_ROUND");
+  REQUIRE(dir != nullptr);
+  REQUIRE(round_env != nullptr);
+  const int round = std::atoi(round_env);
+  std::mt19937 rng(static_cast<uint32_t>(round) * 7919u + 1);
+  auto store = Store::Open(dir, TestOptions());
+  REQUIRE(store.ok());
+  // Acknowledgements come from the sink's on_commit (a store thread), one
+  // write(2) per commit; a partial line at the kill is ignored.
+  std::mutex ack_mu;
+  std::string last_committed;
+  StoreSink sink(store.value().get(), 16 + rng() % 48);
+  sink.set_on_commit([&](std::span<const std::string> ids) {
+    std::string line;
+    for (const std::string& id : ids) line += "A " + id + "\n";
+    const char* p = line.data();
+    size_t left = line.size();
+    while (left > 0) {
+      const ssize_t w = write(kAckFd, p, left);
+      if (w <= 0) std::abort();
+      p += w;
+      left -= static_cast<size_t>(w);
+    }
+    std::lock_guard lock(ack_mu);
+    last_committed = ids.back();
+  });
+  const char* cities[] = {"Reno", "Elko", "Ely", "Las Vegas"};
+  for (int b = 0;; ++b) {
+    const int n = 16 + static_cast<int>(rng() % 48);
+    for (int i = 0; i < n; ++i) {
+      TestAd a;
+      // Every fourth batch rewrites ads of the previous batch (new versions).
+      a.id = (b % 4 == 3 && i < 8) ? fmt_round_id(round, b - 1, i) : fmt_round_id(round, b, i);
+      a.text = "Batch " + std::to_string(b) + " ad " + std::to_string(i) + " new in town, ask for Sunny.";
+      a.city = cities[rng() % 4];
+      a.posted_at = FormatIsoTime(1767225600 + static_cast<int64_t>(rng() % 90) * 86400);
+      a.phones = {"+1702555" + std::to_string(100 + rng() % 100)};
+      if (i % 3 == 0) a.handles = {"snap:sunny_" + std::to_string(rng() % 20)};
+      a.score = (rng() % 100) / 100.0;
+      a.flagged = a.score >= 0.5;
+      auto [doc, result] = MakeAd(a);
+      REQUIRE(sink.Accept(doc, result).ok());
+    }
+    if (b % 7 == 6) {
+      std::string target;
+      {
+        std::lock_guard lock(ack_mu);
+        target = last_committed;
+      }
+      if (!target.empty()) {
+        REQUIRE(store.value()->Review(target, {ReviewStatus::kEscalated, {}, "", "crash", {}}).ok());
+        const std::string line = "R " + target + "\n";
+        REQUIRE(write(kAckFd, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
+      }
+    }
+  }
+}
+
+TEST_CASE("acknowledged ads survive SIGKILL with all their index entries", "[store][crash]") {
+  TempDir tmp;
+  const std::string dir = tmp.Sub("store");
+  std::mt19937 rng(20260101);
+  std::map<std::string, int> acked;         // acknowledged ids
+  std::map<std::string, int> acked_writes;  // id → acknowledged writes (1, or 2 with a rewrite)
+  std::set<std::string> escalated;
+  size_t total_acked = 0;
+  constexpr int kRounds = 6;
+  for (int round = 0; round < kRounds; ++round) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    const std::string round_str = std::to_string(round);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+    env_strings.push_back("VIGIL_CRASH_DIR=" + dir);
+    env_strings.push_back("VIGIL_CRASH_ROUND=" + round_str);
+    std::vector<char*> envp;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::string exe = "/proc/self/exe", name = "store_tests", spec = "[crash_child]";
+    char* argv[] = {name.data(), spec.data(), nullptr};
+    const int devnull = open("/dev/null", O_WRONLY);
+    REQUIRE(devnull >= 0);
+
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      dup2(fds[1], kAckFd);
+      dup2(devnull, STDOUT_FILENO);
+      if (fds[0] != kAckFd) close(fds[0]);
+      execve(exe.c_str(), argv, envp.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    close(devnull);
+
+    // Read acknowledgements until a random moment after the first one (in
+    // round 1: a random moment after the start, maybe before any), then
+    // kill. The first acknowledgement may take long on a slow machine.
+    using SteadyClock = std::chrono::steady_clock;
+    const auto delay = std::chrono::milliseconds(rng() % 400);
+    const auto start = SteadyClock::now();
+    const auto give_up = start + std::chrono::seconds(60);
+    auto kill_at = round == 1 ? start + delay : SteadyClock::time_point::max();
+    std::string data;
+    char buf[65536];
+    bool child_exited = false;
+    while (SteadyClock::now() < std::min(kill_at, give_up)) {
+      pollfd pfd{fds[0], POLLIN, 0};
+      if (poll(&pfd, 1, 5) > 0) {
+        const ssize_t n = read(fds[0], buf, sizeof(buf));
+        if (n <= 0) {
+          child_exited = true;
+          break;
+        }
+        if (data.empty() && kill_at == SteadyClock::time_point::max()) kill_at = SteadyClock::now() + delay;
+        data.append(buf, static_cast<size_t>(n));
+      }
+    }
+    kill(pid, SIGKILL);
+    int wstatus = 0;
+    REQUIRE(waitpid(pid, &wstatus, 0) == pid);
+    for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) data.append(buf, static_cast<size_t>(n));
+    close(fds[0]);
+    INFO("round " << round);
+    CHECK_FALSE(child_exited);  // the child died of the kill, not of a failure
+    CHECK(WIFSIGNALED(wstatus));
+
+    // Whole lines are acknowledgements.
+    std::istringstream lines(data.substr(0, data.rfind('\n') + 1));
+    std::string kind, id;
+    while (lines >> kind) {
+      if (kind == "A") {
+        lines >> id;
+        // The id names the batch that created it; a rewrite acknowledged
+        // later carries a later batch number in its text.
+        ++acked_writes[id];
+        acked.emplace(id, 0);
+        ++total_acked;
+      } else {
+        lines >> id;
+        escalated.insert(id);
+      }
+    }
+
+    auto store = OpenOrDie(dir);
+    RequireConsistent(*store);
+    for (const auto& [key, unused] : acked) {
+      INFO("ad " << key);
+      auto d = store->GetAd(key);
+      REQUIRE(d.ok());
+      // An acknowledged rewrite is there: the version count covers every
+      // acknowledged write of the id.
+      CHECK(d->ad.version >= static_cast<uint32_t>(acked_writes[key]));
+    }
+    for (const auto& id : escalated) {
+      INFO("escalated " << id);
+      CHECK(store->GetAd(id)->review.status == ReviewStatus::kEscalated);
+    }
+  }
+  CHECK(total_acked > 0);
+}
