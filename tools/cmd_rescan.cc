@@ -88,7 +88,8 @@ int RunRescan(const RescanFlags& flags) {
     if (!store) return 2;
   } else {
     int code = 0;
-    store = OpenStoreForWriting(flags.data, /*create=*/false, "rescan", "POST /v1/rescans", &code);
+    store = OpenStoreForWriting(flags.data, /*create=*/false, "rescan",
+                                "vigild has no rescan endpoint yet; --dry-run reads while it runs", &code);
     if (!store) return code;
   }
 
