@@ -5,6 +5,11 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
+# ccache: share hits between clones of the repo in other folders (CI builds
+# a fresh clone elsewhere on the same machine).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
 .PHONY: all bootstrap build run test test-asan bench clean
 
 all: build
