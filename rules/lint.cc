@@ -76,7 +76,8 @@ bool IsBlank(const std::string& text) {
 
 class Linter {
  public:
-  Linter(const Pack& pack, Diagnostics* diags) : pack_(pack), diags_(diags) {
+  Linter(const Pack& pack, Diagnostics* diags, const LintOptions& options)
+      : pack_(pack), diags_(diags), options_(options) {
     for (const Category& c : pack.categories) category_ids_.push_back(c.id);
     for (const Rule& r : pack.rules) rule_ids_.push_back(r.id);
   }
@@ -328,7 +329,7 @@ class Linter {
   void LintPattern(const Rule& rule, const Pattern& pattern, const std::string& what) {
     std::string hs_error, re2_error;
     bool matches_empty = false;
-    CheckPattern(pattern.regex, &hs_error, &re2_error, &matches_empty);
+    CheckPattern(pattern.regex, &hs_error, &re2_error, &matches_empty, options_.compile_each_pattern);
     const std::string quoted = "`" + pattern.regex + "`";
     if (!hs_error.empty()) {
       Error("V200", pattern.location, rule.id,
@@ -447,12 +448,17 @@ class Linter {
 
   const Pack& pack_;
   Diagnostics* diags_;
+  LintOptions options_;
   std::vector<std::string> category_ids_;
   std::vector<std::string> rule_ids_;
 };
 
 }  // namespace
 
-void LintPack(const Pack& pack, Diagnostics* diags) { Linter(pack, diags).Run(); }
+void LintPack(const Pack& pack, Diagnostics* diags) { Linter(pack, diags, LintOptions{}).Run(); }
+
+void LintPack(const Pack& pack, Diagnostics* diags, const LintOptions& options) {
+  Linter(pack, diags, options).Run();
+}
 
 }  // namespace vigil::rules

@@ -18,6 +18,15 @@ namespace vigil::rules {
 // run after LoadPack, even when loading reported errors: checks skip fields
 // the loader already reported as missing, so one mistake is not reported
 // twice.
+struct LintOptions {
+  // Build a Hyperscan database for every pattern, so that V200 quotes
+  // hs_compile's own words for any problem. Tools that compile the pack
+  // right after linting turn this off: the pack compile reports the same
+  // problems (located by expression), and startup stays fast.
+  bool compile_each_pattern = true;
+};
+
 void LintPack(const Pack& pack, Diagnostics* diags);
+void LintPack(const Pack& pack, Diagnostics* diags, const LintOptions& options);
 
 }  // namespace vigil::rules

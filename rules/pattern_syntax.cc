@@ -18,7 +18,7 @@ RE2::Options Re2OptionsForPatterns() {
 }
 
 Status CheckPattern(const std::string& regex, std::string* hs_error, std::string* re2_error,
-                    bool* matches_empty) {
+                    bool* matches_empty, bool full_compile) {
   hs_error->clear();
   re2_error->clear();
   *matches_empty = false;
@@ -36,7 +36,7 @@ Status CheckPattern(const std::string& regex, std::string* hs_error, std::string
     } else {
       *matches_empty = info->min_width == 0;
       std::free(info);  // allocated by Hyperscan's default allocator (malloc)
-      if (!*matches_empty) {
+      if (!*matches_empty && full_compile) {
         // Full compile: catches what expression analysis does not, such as
         // patterns too large for a database.
         hs_database_t* db = nullptr;

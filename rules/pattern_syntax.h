@@ -27,7 +27,11 @@ RE2::Options Re2OptionsForPatterns();
 // InvalidArgument, with *hs_error / *re2_error set to each engine's own
 // message (empty when that engine accepted it) and *matches_empty true when
 // the pattern can match an empty buffer. Out-parameters must be non-null.
+// With `full_compile` false, Hyperscan only analyses the expression
+// (syntax, empty matches) without building a database: ~40x cheaper, and
+// what remains (a pattern too large for a database) is reported by the
+// pack compile anyway.
 Status CheckPattern(const std::string& regex, std::string* hs_error, std::string* re2_error,
-                    bool* matches_empty);
+                    bool* matches_empty, bool full_compile = true);
 
 }  // namespace vigil::rules

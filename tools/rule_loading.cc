@@ -30,7 +30,9 @@ std::string DefaultPackPath() {
 
 bool LoadAndLintPack(const std::string& dir, rules::Pack* pack, rules::Diagnostics* diags) {
   bool loaded = rules::LoadPack(dir, pack, diags);
-  if (loaded) rules::LintPack(*pack, diags);
+  // The pack is compiled next (or found compiled in the cache), so a
+  // database per pattern here would only cost startup time.
+  if (loaded) rules::LintPack(*pack, diags, rules::LintOptions{/*compile_each_pattern=*/false});
   return !diags->HasErrors();
 }
 
