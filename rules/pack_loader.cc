@@ -7,6 +7,7 @@
 // reported once (V001) and skipped; the other files are still read.
 #include "rules/pack_loader.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -618,9 +619,59 @@ std::string SyntaxHelp(const std::string& message) {
 
 bool IsPackHeader(const std::string& relative_path) { return relative_path == "pack.yaml"; }
 
+// The offset of the first byte of `text` that is not part of well-formed
+// UTF-8 (no overlongs, surrogates or code points above U+10FFFF), or npos.
+size_t FirstInvalidUtf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k) {
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 void ParseFile(const std::string& display_path, const PackFile& file, Pack* pack,
                Diagnostics* diags, LoadBudget* budget) {
   FileParser parser(display_path, pack, diags, budget);
+  // YAML is Unicode text; invalid bytes would reach titles and patterns and
+  // later break JSON output of the compiled set (found by fuzz_rule_pack).
+  if (size_t bad = FirstInvalidUtf8(file.bytes); bad != std::string_view::npos) {
+    const std::string_view before = std::string_view(file.bytes).substr(0, bad);
+    const size_t line_start = before.rfind('\n');
+    Diagnostic d;
+    d.code = "V001";
+    d.location.file = display_path;
+    d.location.line = static_cast<int>(std::count(before.begin(), before.end(), '\n')) + 1;
+    d.location.column = static_cast<int>(line_start == std::string_view::npos ? bad + 1 : bad - line_start);
+    d.message = fmt::format("the file is not valid UTF-8 (byte 0x{:02X})", static_cast<unsigned char>(file.bytes[bad]));
+    d.help = "save the file as UTF-8";
+    diags->Add(std::move(d));
+    return;
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(file.bytes);

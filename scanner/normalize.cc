@@ -707,7 +707,9 @@ class Pass {
       } else if (cls == kSymbol) {
         // Symbols alone ("+", "~") take part in no rule.
         len = 1;
-        while (kByteClass[s[p + len]] == kSymbol) ++len;
+        // Bounded like word copies: a long symbol run ("=====...") must
+        // not read past the text (found by fuzz_normalize).
+        while (p + len < n - 16 && kByteClass[s[p + len]] == kSymbol) ++len;
         if (p + len >= n - 16) break;
         for (size_t i = 0; i < len; ++i) {
           t[o + space + i] = static_cast<char>(s[p + i]);

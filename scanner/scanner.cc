@@ -20,6 +20,7 @@
 #include "scanner/scanner.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -69,10 +70,34 @@ struct Scanner::Impl {
 
 namespace {
 
-// Every raw match end, up to a limit (Hyperscan stops when it is reached).
+// The per-document time budget (Options::max_scan_micros). Reading the
+// clock costs little next to a stage, so it is read between stages and
+// every kCheckEvery matches or confirmations.
+class ScanBudget {
+ public:
+  static constexpr size_t kCheckEvery = 4096;
+  explicit ScanBudget(uint64_t micros)
+      : unlimited_(micros == 0),
+        deadline_(std::chrono::steady_clock::now() + std::chrono::microseconds(unlimited_ ? 0 : micros)) {}
+  // True once the budget is spent (and from then on).
+  bool Spent() {
+    if (!unlimited_ && !spent_ && std::chrono::steady_clock::now() >= deadline_) spent_ = true;
+    return spent_;
+  }
+  bool spent() const { return spent_; }
+
+ private:
+  bool unlimited_;
+  bool spent_ = false;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+// Every raw match end, up to a limit (Hyperscan stops when it is reached)
+// or until the time budget is spent.
 struct MatchCollector {
   std::vector<std::pair<uint32_t, uint32_t>>* ends;
   size_t limit;
+  ScanBudget* budget;
   bool overflow = false;
 };
 
@@ -84,6 +109,7 @@ int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long to,
     return 1;  // stop this scan: the limit is reported, never silent
   }
   c->ends->emplace_back(id, static_cast<uint32_t>(to));
+  if (c->ends->size() % ScanBudget::kCheckEvery == 0 && c->budget->Spent()) return 1;  // reported by Scan
   return 0;
 }
 
@@ -142,6 +168,15 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
   out->suppressed.clear();
   out->truncated.clear();
   out->pack_version = set.pack_label();
+  ScanBudget budget(options_.max_scan_micros);
+  // Records, once, where the budget ran out; the later stages are skipped.
+  bool time_reported = false;
+  auto out_of_time = [&](std::string_view where) {
+    if (time_reported) return;
+    time_reported = true;
+    out->truncated.push_back(fmt::format("time: the scan budget of {} us was spent {}; later stages skipped",
+                                         options_.max_scan_micros, where));
+  };
 
   // Prepare the scratch for this rule set (grows it on a hot reload).
   if (st.prepared_for != &impl) {
@@ -172,13 +207,21 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
   st.ends.clear();
   // Raw ends are bounded well above any real ad's needs; each kept end
   // costs a few words of memory.
-  MatchCollector collector{&st.ends, 64 * options_.max_hits};
-  Status s = RunDatabase(impl.normalized_db.get(), normalized, st.scratch, &collector);
-  const size_t normalized_ends = st.ends.size();
-  if (s.ok() && !collector.overflow) s = RunDatabase(impl.raw_db.get(), raw, st.scratch, &collector);
-  if (!s.ok()) return s;
-  if (collector.overflow) {
-    out->truncated.push_back(fmt::format("matches: Hyperscan stopped after {} raw matches", st.ends.size()));
+  MatchCollector collector{&st.ends, 64 * options_.max_hits, &budget};
+  size_t normalized_ends = 0;
+  if (budget.Spent()) {
+    out_of_time("before matching");
+  } else {
+    Status s = RunDatabase(impl.normalized_db.get(), normalized, st.scratch, &collector);
+    normalized_ends = st.ends.size();
+    if (s.ok() && !collector.overflow && !budget.spent()) {
+      s = RunDatabase(impl.raw_db.get(), raw, st.scratch, &collector);
+    }
+    if (!s.ok()) return s;
+    if (collector.overflow) {
+      out->truncated.push_back(fmt::format("matches: Hyperscan stopped after {} raw matches", st.ends.size()));
+    }
+    if (budget.spent()) out_of_time(fmt::format("while matching ({} raw matches kept)", st.ends.size()));
   }
 
   // Confirm every end with RE2 and recover its start. Ends of one pattern
@@ -190,6 +233,10 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
   bool hit_limit = false;
   size_t unconfirmed = 0;
   for (size_t i = 0; i < st.ends.size(); ++i) {
+    if (i % ScanBudget::kCheckEvery == ScanBudget::kCheckEvery - 1 && budget.Spent()) {
+      out_of_time(fmt::format("while confirming ({} of {} match ends unchecked)", st.ends.size() - i, st.ends.size()));
+      break;
+    }
     const auto [id, end] = st.ends[i];
     if (id >= impl.patterns.size()) continue;
     const rules::PatternProgram& p = impl.patterns[id];
@@ -235,8 +282,12 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
   if (hit_limit) out->truncated.push_back(fmt::format("hits: stopped at the limit of {}", options_.max_hits));
 
   // Entities, read from the original text.
-  impl_->phones.Extract(original, &out->entities);
-  impl_->entities.Extract(original, &out->entities);
+  if (budget.Spent()) {
+    out_of_time("before entity extraction");
+  } else {
+    impl_->phones.Extract(original, &out->entities);
+    impl_->entities.Extract(original, &out->entities);
+  }
   std::stable_sort(out->entities.begin(), out->entities.end(),
                    [](const Entity& a, const Entity& b) { return a.start < b.start; });
   if (impl.phone_decoded_rule >= 0) {

@@ -10,6 +10,7 @@
 // reload builds a new Scanner and swaps a std::shared_ptr<const Scanner>.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,11 @@ class Scanner {
     std::string phone_region = "US";  // default region for phone numbers
     size_t max_hits = 1000;           // per document; overflow is reported in ScanResult::truncated
     size_t max_text_bytes = 1 << 20;  // longer texts are scanned up to this size and reported as truncated
+    // Per-document scan time budget in microseconds; 0: none. Checked
+    // between stages and every few thousand matches; when it is spent the
+    // remaining stages are skipped, the result keeps what was found so far
+    // and ScanResult::truncated says which stage stopped ("time: ...").
+    uint64_t max_scan_micros = 5'000'000;
   };
 
   static Result<std::shared_ptr<const Scanner>> Create(

@@ -651,7 +651,9 @@ void ApiService::GetAd(Context& c) {
                    {"pack_version", ad->findings.pack_version},
                    {"hits", std::move(hits)},
                    {"entities", std::move(entities)},
-                   {"changes", std::move(changes)}};
+                   {"changes", std::move(changes)},
+                   // Per-document limits the scan reached (docs/security.md); [] when none.
+                   {"truncated", ad->findings.truncated}};
   c.response = JsonResponse(200, json{{"ad", std::move(ad_json)},
                                       {"findings", std::move(findings)},
                                       {"review", ReviewJson(ad->review, ad->history)}});

@@ -202,6 +202,9 @@ void IngestPipeline::ScanChunk(Batch* batch, Chunk* chunk, Worker* worker) {
       chunk->errors.push_back({this_line, "scan failed: " + s.message()});
       continue;
     }
+    if (!result.truncated.empty() && metrics_) {
+      metrics_->documents_truncated.fetch_add(1, std::memory_order_relaxed);
+    }
     result.id = doc.id;
     chunk->docs.push_back(std::move(doc));
     chunk->results.push_back(std::move(result));

@@ -73,6 +73,9 @@ std::string Metrics::RenderPrometheus() const {
   counter("vigil_documents_duplicate_total", "Ingested documents identical to the stored version.",
           documents_duplicate);
   counter("vigil_documents_flagged_total", "Stored documents the scanner flagged.", documents_flagged);
+  counter("vigil_documents_truncated_total",
+          "Scanned documents that reached a per-document limit (size, hits, matches, time); see findings.truncated.",
+          documents_truncated);
   counter("vigil_batches_committed_total", "Ingest batches made durable.", batches_committed);
   counter("vigil_http_requests_total", "HTTP requests handled.", http_requests);
   counter("vigil_rule_reloads_total", "Successful rule pack reloads.", rule_reloads);

@@ -56,6 +56,7 @@ struct Metrics {
   std::atomic<uint64_t> documents_new{0};
   std::atomic<uint64_t> documents_duplicate{0};
   std::atomic<uint64_t> documents_flagged{0};
+  std::atomic<uint64_t> documents_truncated{0};  // scans that reached a per-document limit
   std::atomic<uint64_t> batches_committed{0};
   std::atomic<uint64_t> http_requests{0};
   std::atomic<uint64_t> rule_reloads{0};
