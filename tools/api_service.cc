@@ -4,6 +4,10 @@
 // replaced, so stored bytes never break a reply.
 #include "tools/api_service.h"
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -21,6 +25,7 @@
 #include "scanner/normalize.h"
 #include "scanner/utf8.h"
 #include "storage/export_json.h"
+#include "tools/rescan.h"
 
 namespace vigil::daemon {
 namespace {
@@ -212,7 +217,10 @@ struct ApiService::Context {
 };
 
 namespace {
-enum RouteId { kHealthz, kMetrics, kMe, kPostAds, kLeads, kAd, kReview, kEntity, kExport, kRules, kReload, kAudit };
+enum RouteId {
+  kHealthz, kMetrics, kMe, kPostAds, kLeads, kAd, kReview, kEntity, kExport, kRules, kReload, kAudit,
+  kStartRescan, kGetRescan
+};
 
 std::vector<std::string_view> SplitPath(std::string_view path) {
   std::vector<std::string_view> out;
@@ -235,7 +243,13 @@ void SplitTarget(std::string_view target, std::string_view* path, std::string_vi
 
 ApiService::ApiService(storage::Store* store, LiveRules* rules, IngestPipeline* pipeline, TokenAuth* auth,
                        Metrics* metrics, Options options)
-    : store_(store), rules_(rules), pipeline_(pipeline), auth_(auth), metrics_(metrics), options_(options) {
+    : store_(store),
+      rules_(rules),
+      pipeline_(pipeline),
+      auth_(auth),
+      metrics_(metrics),
+      options_(options),
+      rescans_(std::make_unique<Rescans>()) {
   auto add = [&](const char* method, std::vector<std::string> segments, Access access, int id) {
     routes_.push_back(Route{method, std::move(segments), access, id});
   };
@@ -251,7 +265,41 @@ ApiService::ApiService(storage::Store* store, LiveRules* rules, IngestPipeline* 
   add("GET", {"v1", "rules"}, Access::kInvestigator, kRules);
   add("POST", {"v1", "rules", "reload"}, Access::kAdmin, kReload);
   add("GET", {"v1", "audit"}, Access::kAdmin, kAudit);
+  add("POST", {"v1", "rescans"}, Access::kAdmin, kStartRescan);
+  add("GET", {"v1", "rescans", "{}"}, Access::kAdmin, kGetRescan);
 }
+
+// One background rescan: its thread, its progress and, when it ends, its
+// report or error. Guarded by Rescans::mu.
+struct RescanJob {
+  std::string id;
+  std::string pack;
+  std::string user;
+  std::string state = "running";  // running | done | stopped | failed
+  tools::RescanProgress progress;
+  std::string report_json;        // when done or stopped
+  std::string error;              // when failed
+  std::thread thread;
+};
+
+struct ApiService::Rescans {
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<RescanJob>> jobs;
+  uint64_t next = 1;
+  std::atomic<bool> stop{false};
+
+  ~Rescans() {
+    stop = true;
+    std::vector<std::shared_ptr<RescanJob>> all;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (auto& [id, job] : jobs) all.push_back(job);
+    }
+    for (auto& job : all) {
+      if (job->thread.joinable()) job->thread.join();
+    }
+  }
+};
 
 ApiService::~ApiService() = default;
 
@@ -391,6 +439,8 @@ void ApiService::Handle(ApiRequest request, Responder done) {
     case kExport: Export(c); break;
     case kRules: GetRules(c); break;
     case kAudit: ListAudit(c); break;
+    case kGetRescan: GetRescan(c); break;
+    case kStartRescan: StartRescan(c, std::move(done)); return;
   }
   if (metrics_ && c.response.status >= 400) {
     metrics_->CountError(c.response.status >= 500 ? ErrorKind::kStore : ErrorKind::kBadRequest);
@@ -917,6 +967,109 @@ void ApiService::Reload(Context& c, Responder done) {
       done(JsonResponse(422, json{{"error", out.status.message()}, {"diagnostics", out.diagnostics}, {"pack", out.pack}}));
     }
   });
+}
+
+// POST /v1/rescans: reload the pack (so live ingest uses it at once), then
+// rescan the archive with it in the background. Body (optional):
+// {"dry_run": bool, "category": "youth", "since": unix_seconds}.
+void ApiService::StartRescan(Context& c, Responder done) {
+  tools::RescanOptions options;
+  if (!c.request.body.empty()) {
+    json body = json::parse(c.request.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) {
+      done(Error(400, "the body must be a JSON object: {\"dry_run\": false, \"category\": \"...\", \"since\": 0}"));
+      return;
+    }
+    for (const auto& [key, value] : body.items()) {
+      if (key == "dry_run" && value.is_boolean()) {
+        options.dry_run = value.get<bool>();
+      } else if (key == "category" && value.is_string()) {
+        options.category = value.get<std::string>();
+      } else if (key == "since" && value.is_number_integer()) {
+        options.since = value.get<int64_t>();
+      } else {
+        done(Error(400, fmt::format("unknown or mistyped field '{}' (dry_run: bool, category: string, since: "
+                                    "integer Unix seconds)",
+                                    key)));
+        return;
+      }
+    }
+  }
+  storage::Store* store = store_;
+  Rescans* rescans = rescans_.get();
+  std::string user = c.principal.user;
+  Metrics* metrics = metrics_;
+  LiveRules* live = rules_;
+  rules_->Reload([=](const ReloadOutcome& out) {
+    if (!out.status.ok()) {
+      if (metrics) metrics->CountError(ErrorKind::kReloadFailed);
+      done(JsonResponse(422, json{{"error", out.status.message()}, {"diagnostics", out.diagnostics}, {"pack", out.pack}}));
+      return;
+    }
+    if (metrics) metrics->rule_reloads.fetch_add(1, std::memory_order_relaxed);
+    auto job = std::make_shared<RescanJob>();
+    {
+      std::lock_guard<std::mutex> lock(rescans->mu);
+      job->id = fmt::format("r{}", rescans->next++);
+      job->pack = out.pack;
+      job->user = user;
+      rescans->jobs[job->id] = job;
+    }
+    storage::AuditEvent event;
+    event.user = user;
+    event.action = "rescan";
+    event.target = job->id;
+    event.detail = fmt::format("pack {}{}", out.pack, options.dry_run ? " (dry run)" : "");
+    (void)store->AppendAudit(event);
+    std::shared_ptr<const scanner::Scanner> scan = live->Current();
+    job->thread = std::thread([store, rescans, scan, options, job_ptr = job.get()] {
+      tools::Rescanner rescanner(store, scan, options);
+      Result<tools::RescanReport> report = rescanner.Run(
+          [&](const tools::RescanProgress& p) {
+            std::lock_guard<std::mutex> lock(rescans->mu);
+            job_ptr->progress = p;
+          },
+          &rescans->stop);
+      std::lock_guard<std::mutex> lock(rescans->mu);
+      if (report.ok()) {
+        job_ptr->report_json = report->ToJson();
+        job_ptr->state = report->complete ? "done" : "stopped";
+      } else {
+        job_ptr->error = report.status().message();
+        job_ptr->state = "failed";
+      }
+    });
+    spdlog::info("rescan {} started by {} with {}", job->id, user, out.pack);
+    done(JsonResponse(202, json{{"id", job->id}, {"pack", out.pack}, {"state", "running"}}));
+  });
+}
+
+// GET /v1/rescans/{id}: progress, and the report once it is done.
+void ApiService::GetRescan(Context& c) {
+  std::lock_guard<std::mutex> lock(rescans_->mu);
+  auto it = rescans_->jobs.find(c.params[0]);
+  if (it == rescans_->jobs.end()) {
+    c.response = Error(404, fmt::format("no rescan '{}'", c.params[0]));
+    return;
+  }
+  const RescanJob& job = *it->second;
+  json out{{"id", job.id},
+           {"pack", job.pack},
+           {"user", job.user},
+           {"state", job.state},
+           {"progress",
+            {{"examined", job.progress.examined},
+             {"total", job.progress.total},
+             {"rescanned", job.progress.rescanned},
+             {"bytes", job.progress.bytes},
+             {"seconds", job.progress.seconds},
+             {"resumed", job.progress.resumed}}}};
+  if (!job.report_json.empty()) {
+    json report = json::parse(job.report_json, nullptr, /*allow_exceptions=*/false);
+    if (!report.is_discarded()) out["report"] = std::move(report);
+  }
+  if (!job.error.empty()) out["error"] = job.error;
+  c.response = JsonResponse(200, out);
 }
 
 void ApiService::ListAudit(Context& c) {

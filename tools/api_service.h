@@ -18,6 +18,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -96,6 +97,8 @@ class ApiService {
   void GetRules(Context& c);
   void Reload(Context& c, Responder done);
   void ListAudit(Context& c);
+  void StartRescan(Context& c, Responder done);
+  void GetRescan(Context& c);
 
   storage::Store* store_;
   LiveRules* rules_;
@@ -104,6 +107,10 @@ class ApiService {
   Metrics* metrics_;
   Options options_;
   std::vector<Route> routes_;
+  // Background rescans (POST /v1/rescans): their threads are stopped and
+  // joined by the destructor.
+  struct Rescans;
+  std::unique_ptr<Rescans> rescans_;
 };
 
 // Percent-decodes `in` ('+' as space when `plus_is_space`). False on a

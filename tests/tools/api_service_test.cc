@@ -1,6 +1,9 @@
 #include "tools/api_service.h"
 
 #include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "tests/tools/daemon_fixture.h"
@@ -323,4 +326,39 @@ TEST_CASE("audit and metrics for admins", "[api]") {
   CHECK(m.body.find("vigil_documents_flagged_total 1\n") != std::string::npos);
   CHECK(m.body.find("vigil_ack_seconds_count 1\n") != std::string::npos);
   CHECK(m.body.find("vigil_errors_total{kind=\"unauthorized\"}") != std::string::npos);
+}
+
+TEST_CASE("rescans: admin starts one with the reloaded pack, polls progress, gets the report", "[api][rescan]") {
+  DaemonFixture f;
+  REQUIRE(f.Call("POST", "/v1/ads", f.ingest, kThreeAds).status == 200);
+  CHECK(f.Call("POST", "/v1/rescans", f.investigator).status == 403);
+  CHECK(f.Call("POST", "/v1/rescans", f.admin, "[1]").status == 400);
+  CHECK(f.Call("POST", "/v1/rescans", f.admin, R"({"dry_run":"yes"})").status == 400);
+  CHECK(f.Call("GET", "/v1/rescans/r999", f.admin).status == 404);
+
+  // The changed pack: "sofa" now counts, so a3 becomes a lead.
+  WriteTestPack(f.pack_dir, "0.2.0");
+  WriteFile(f.pack_dir + "/more.yaml",
+            "rules:\n  - id: youth.sofa\n    title: Sofa\n    description: test rule\n    category: youth\n"
+            "    weight: 0.7\n    evidence: supported\n    patterns: ['\\bsofa\\b']\n");
+  ApiResponse started = f.Call("POST", "/v1/rescans", f.admin);
+  REQUIRE(started.status == 202);
+  json s = Body(started);
+  CHECK(s["pack"] == "test@0.2.0");
+  const std::string id = s["id"];
+
+  json status;
+  for (int i = 0; i < 500; ++i) {  // bounded: the rescan of three ads ends long before
+    status = Body(f.Call("GET", "/v1/rescans/" + id, f.admin));
+    if (status["state"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(status["state"] == "done");
+  CHECK(status["progress"]["rescanned"] == 3);
+  CHECK(status["report"]["rescanned"] == 3);
+  CHECK(Body(f.Call("GET", "/v1/ads/a3", f.investigator))["findings"]["pack_version"] == "test@0.2.0");
+  CHECK(Body(f.Call("GET", "/v1/ads/a3", f.investigator))["findings"]["flagged"] == true);
+  // Live ingest uses the new pack at once.
+  CHECK(Body(f.Call("POST", "/v1/ads", f.ingest, R"({"id":"a4","text":"a sofa"})"))["flagged"] == 1);
+  CHECK(Body(f.Call("GET", "/v1/audit?action=rescan", f.admin))["events"].size() == 1);
 }
