@@ -89,7 +89,7 @@ int RunRescan(const RescanFlags& flags) {
   } else {
     int code = 0;
     store = OpenStoreForWriting(flags.data, /*create=*/false, "rescan",
-                                "vigild has no rescan endpoint yet; --dry-run reads while it runs", &code);
+                                "ask vigild instead: POST /v1/rescans (admin); --dry-run reads while it runs", &code);
     if (!store) return code;
   }
 
