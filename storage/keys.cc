@@ -496,14 +496,14 @@ bool DecodeCursor(std::string_view cursor, Cf* cf, std::string* key) {
 
 // ---- values ----
 
-std::string EncodeAdRecord(const AdRecord& ad) {
-  const scanner::Document& d = ad.doc;
-  Writer w(64 + d.text.size() + d.url.size() + d.metadata_json.size() + ad.content_hash.size());
+std::string EncodeAdRecord(const scanner::Document& d, std::string_view content_hash, uint32_t version,
+                           int64_t time, int64_t ingested_at_ms) {
+  Writer w(64 + d.text.size() + d.url.size() + d.metadata_json.size() + content_hash.size());
   w.Byte(kFormatV1);
-  w.Varint(ad.version);
-  w.String(ad.content_hash);
-  w.Signed(ad.time);
-  w.Signed(ad.ingested_at_ms);
+  w.Varint(version);
+  w.String(content_hash);
+  w.Signed(time);
+  w.Signed(ingested_at_ms);
   w.String(d.text);
   w.String(d.url);
   w.String(d.source);
@@ -512,6 +512,10 @@ std::string EncodeAdRecord(const AdRecord& ad) {
   w.String(d.fetched_at);
   w.String(d.metadata_json);
   return w.Take();
+}
+
+std::string EncodeAdRecord(const AdRecord& ad) {
+  return EncodeAdRecord(ad.doc, ad.content_hash, ad.version, ad.time, ad.ingested_at_ms);
 }
 
 bool DecodeAdRecord(std::string_view in, AdRecord* ad) {

@@ -128,6 +128,9 @@ bool DecodeCursor(std::string_view cursor, Cf* cf, std::string* key);
 // ---- values --------------------------------------------------------------
 
 std::string EncodeAdRecord(const AdRecord& ad);
+// The same encoding from the parts (no AdRecord, no copy of the document).
+std::string EncodeAdRecord(const scanner::Document& doc, std::string_view content_hash, uint32_t version,
+                           int64_t time, int64_t ingested_at_ms);
 bool DecodeAdRecord(std::string_view in, AdRecord* ad);
 
 // Every field of the result except its id (the key).

@@ -116,9 +116,9 @@ bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
 
 std::string_view View(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
 
-// Checks a scan result before anything of it is stored. `text` is the
-// ad's text (spans must lie inside it).
-Status ValidateScan(std::string_view ad_id, std::string_view text, const ScanResult& result) {
+// Checks a scan result before anything of it is stored. Spans must lie
+// inside the ad's text of `text_size` bytes.
+Status ValidateScan(std::string_view ad_id, size_t text_size, const ScanResult& result) {
   if (ad_id.empty()) return Status::InvalidArgument("a document has an empty id");
   if (ad_id.size() > kMaxAdIdBytes) {
     return Status::InvalidArgument(fmt::format("document id {:?}... is {} bytes; ids are at most {}",
@@ -139,10 +139,10 @@ Status ValidateScan(std::string_view ad_id, std::string_view text, const ScanRes
     }
   }
   const auto check_span = [&](uint32_t start, uint32_t end, std::string_view what) -> Status {
-    if (start > end || end > text.size()) {
+    if (start > end || end > text_size) {
       return Status::InvalidArgument(
           fmt::format("document {:?}: {} span [{}, {}) lies outside its {}-byte text",
-                      std::string(ad_id), what, start, end, text.size()));
+                      std::string(ad_id), what, start, end, text_size));
     }
     return Status::Ok();
   };
@@ -274,8 +274,10 @@ namespace internal {
 // database (or carried from the previous group), then as changed.
 struct StagedAd {
   bool exists = false;       // a current version exists (stored or staged)
-  AdRecord ad;               // that version (doc.id not set)
-  std::string ad_raw;        // its encoding
+  std::string content_hash;  // of that version
+  uint32_t version = 0;
+  size_t text_size = 0;
+  std::string ad_raw;        // its encoded AdRecord
   bool lead_loaded = false;
   std::optional<LeadRecord> db_lead;  // as stored before this group
   std::optional<LeadRecord> lead;     // as it will be stored
@@ -829,8 +831,7 @@ class Staging {
       }
       if (!statuses[i].ok()) return FromRocks(statuses[i], "reading ads");
       st.ad_raw.assign(values[i].data(), values[i].size());
-      if (!keys::DecodeAdRecord(st.ad_raw, &st.ad)) return CorruptRecord("ad", todo[i]);
-      st.exists = true;
+      if (Status s = LoadAdFields(todo[i], &st); !s.ok()) return s;
     }
     return Status::Ok();
   }
@@ -839,7 +840,7 @@ class Staging {
   Status StagePut(const Document& doc, const ScanResult& result, PutStats* stats) {
     StagedAd& st = ads_.at(doc.id);
     std::string hash = ContentHash(doc);
-    if (st.exists && st.ad.content_hash == hash) {
+    if (st.exists && st.content_hash == hash) {
       ++stats->duplicates;
       return Status::Ok();
     }
@@ -847,21 +848,18 @@ class Staging {
     uint32_t version = 1;
     if (st.exists) {
       if (Status s = LoadLeadAndEntities(doc.id, &st); !s.ok()) return s;
-      Put(Cf::kAdVersions, keys::AdVersionKey(doc.id, st.ad.version), st.ad_raw);
-      version = st.ad.version + 1;
+      Put(Cf::kAdVersions, keys::AdVersionKey(doc.id, st.version), std::move(st.ad_raw));
+      version = st.version + 1;
       if (st.lead) status = st.lead->status;
       ++stats->new_versions;
     } else {
       ++stats->new_ads;
     }
-    AdRecord& ad = st.ad;
-    ad.doc = doc;
-    ad.doc.id.clear();
-    ad.content_hash = std::move(hash);
-    ad.version = version;
-    ad.ingested_at_ms = now_ms_;
-    ad.time = LeadTime(doc, now_ms_);
-    st.ad_raw = keys::EncodeAdRecord(ad);
+    const int64_t time = LeadTime(doc, now_ms_);
+    st.ad_raw = keys::EncodeAdRecord(doc, hash, version, time, now_ms_);
+    st.content_hash = std::move(hash);
+    st.version = version;
+    st.text_size = doc.text.size();
     st.exists = true;
     Put(Cf::kAds, doc.id, st.ad_raw);
     Put(Cf::kFindings, doc.id, keys::EncodeFindings(result));
@@ -870,7 +868,7 @@ class Staging {
     lead.base_score = lead.score = result.score;
     lead.flagged = result.flagged;
     lead.status = status;
-    lead.time = ad.time;
+    lead.time = time;
     lead.version = version;
     lead.categories = result.categories;
     std::sort(lead.categories.begin(), lead.categories.end());
@@ -890,7 +888,7 @@ class Staging {
   Status StageReplace(const std::string& ad_id, const ScanResult& result) {
     StagedAd& st = ads_.at(ad_id);
     if (!st.exists) return Status::NotFound(fmt::format("no ad with id {:?}", ad_id));
-    if (Status s = ValidateScan(ad_id, st.ad.doc.text, result); !s.ok()) return s;
+    if (Status s = ValidateScan(ad_id, st.text_size, result); !s.ok()) return s;
     if (Status s = LoadLeadAndEntities(ad_id, &st); !s.ok()) return s;
     if (!st.lead) return Status::Corruption(fmt::format("ad {:?} has no lead record; run `vigil store check`", ad_id));
     Put(Cf::kFindings, ad_id, keys::EncodeFindings(result));
@@ -943,6 +941,17 @@ class Staging {
       it->second.value = e.value;
     }
     return it->second;
+  }
+
+  // Fills the fields of a stored ad from st->ad_raw.
+  static Status LoadAdFields(std::string_view ad_id, StagedAd* st) {
+    AdRecord ad;
+    if (!keys::DecodeAdRecord(st->ad_raw, &ad)) return CorruptRecord("ad", ad_id);
+    st->content_hash = std::move(ad.content_hash);
+    st->version = ad.version;
+    st->text_size = ad.doc.text.size();
+    st->exists = true;
+    return Status::Ok();
   }
 
   Status LoadLeadAndEntities(const std::string& ad_id, StagedAd* st) {
@@ -1141,8 +1150,7 @@ class Staging {
           return Status::Corruption(fmt::format("a posting of {:?} points at missing ad {:?}", ent.value, p.ad_id));
         }
         if (!s.ok()) return s;
-        if (!keys::DecodeAdRecord(st.ad_raw, &st.ad)) return CorruptRecord("ad", p.ad_id);
-        st.exists = true;
+        if (s = LoadAdFields(p.ad_id, &st); !s.ok()) return s;
       }
       if (Status s = LoadLeadAndEntities(p.ad_id, &st); !s.ok()) return s;
       if (!st.lead) {
@@ -1369,7 +1377,7 @@ void Store::PutScannedAsync(std::span<const ScannedAd> ads,
     if (!ads[i].doc || !ads[i].result) {
       s = Status::InvalidArgument(fmt::format("document {} of the batch is missing", i));
     } else {
-      s = ValidateScan(ads[i].doc->id, ads[i].doc->text, *ads[i].result);
+      s = ValidateScan(ads[i].doc->id, ads[i].doc->text.size(), *ads[i].result);
     }
   }
   if (!s.ok() || ads.empty()) {
