@@ -103,7 +103,12 @@ test('queue: counts by status, filters by city, text and category, order by time
   await page.fill('input[name=city]', 'Reno');
   await page.click('.filters button[type=submit]');
   await page.waitForFunction(() => location.hash.includes('city=Reno'));
-  await page.waitForSelector('table.leads tr.lead');
+  // The old rows stay until the filtered page arrives (slow under ASan):
+  // wait for the table to be replaced, not merely present.
+  await page.waitForFunction(() => {
+    const tds = [...document.querySelectorAll('table.leads tr.lead td:nth-child(5)')];
+    return tds.length > 0 && tds.every((t) => t.textContent === 'Reno');
+  });
   const cities = await page.$$eval('table.leads tr.lead td:nth-child(5)', (tds) => tds.map((t) => t.textContent));
   assert.ok(cities.length > 0);
   assert.ok(cities.every((c) => c === 'Reno'), `cities: ${cities}`);
@@ -112,10 +117,21 @@ test('queue: counts by status, filters by city, text and category, order by time
   await page.fill('input[name=q]', 'no games');
   await page.click('.filters button[type=submit]');
   await page.waitForFunction(() => location.hash.includes('q=no'));
-  await page.waitForFunction(() => document.querySelectorAll('table.leads tr.lead').length >= 1 || document.querySelector('.empty'));
-  const ids = await page.$$eval('table.leads tr.lead', (rows) => rows.map((r) => r.dataset.id));
   const api = await apiGet('/v1/leads?city=Reno&q=no%20games');
-  assert.deepEqual(ids, api.leads.map((l) => l.ad_id));
+  const expected = api.leads.map((l) => l.ad_id);
+  // Wait for the narrowed page to replace the previous rows, then compare.
+  await page
+    .waitForFunction(
+      (want) => {
+        const got = [...document.querySelectorAll('table.leads tr.lead')].map((r) => r.dataset.id);
+        return got.length === want.length && got.every((id, i) => id === want[i]);
+      },
+      expected,
+      { timeout: 15000 },
+    )
+    .catch(() => {});
+  const ids = await page.$$eval('table.leads tr.lead', (rows) => rows.map((r) => r.dataset.id));
+  assert.deepEqual(ids, expected);
   await shot(page, '03-queue-filtered');
 
   // Category select reloads at once; every row carries that category.
@@ -123,15 +139,30 @@ test('queue: counts by status, filters by city, text and category, order by time
   await page.waitForFunction(() => !location.hash.includes('city='));
   await page.selectOption('select[name=category]', 'youth');
   await page.waitForFunction(() => location.hash.includes('category=youth'));
-  await page.waitForSelector('table.leads tr.lead');
+  await page
+    .waitForFunction(() => {
+      const rows = [...document.querySelectorAll('table.leads tr.lead td.cats')];
+      return rows.length > 0 && rows.every((t) => t.querySelector('.chip[data-category="youth"]'));
+    }, null, { timeout: 15000 })
+    .catch(() => {});
   const cats = await page.$$eval('table.leads tr.lead td.cats', (tds) => tds.map((t) => [...t.querySelectorAll('.chip')].map((c) => c.dataset.category)));
   assert.ok(cats.every((c) => c.includes('youth')));
 
   // Order by time: posted dates descending.
   await page.selectOption('select[name=order]', 'time');
   await page.waitForFunction(() => location.hash.includes('order=time'));
-  await page.waitForSelector('table.leads tr.lead');
   const order = await apiGet('/v1/leads?category=youth&order=time');
+  const wantOrder = order.leads.map((l) => l.ad_id);
+  await page
+    .waitForFunction(
+      (want) => {
+        const got = [...document.querySelectorAll('table.leads tr.lead')].map((r) => r.dataset.id);
+        return got.length === want.length && got.every((id, i) => id === want[i]);
+      },
+      wantOrder,
+      { timeout: 15000 },
+    )
+    .catch(() => {});
   const shown = await page.$$eval('table.leads tr.lead', (rows) => rows.map((r) => r.dataset.id));
   assert.deepEqual(shown, order.leads.map((l) => l.ad_id));
   assertClean(seen, 'queue');
