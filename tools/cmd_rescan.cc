@@ -67,16 +67,11 @@ int RunRescan(const RescanFlags& flags) {
     }
   }
   std::string diagnostics;
-  Result<std::shared_ptr<const rules::CompiledRuleSet>> set =
-      LoadRuleSet(flags.rules, RuleLoadOptions{flags.cache_dir}, &diagnostics);
-  if (!diagnostics.empty()) std::fputs(diagnostics.c_str(), stderr);
-  if (!set.ok()) {
-    std::fprintf(stderr, "vigil rescan: %s\n", set.status().message().c_str());
-    return 2;
-  }
   scanner::Scanner::Options scan_options;
   scan_options.phone_region = flags.region;
-  Result<std::shared_ptr<const scanner::Scanner>> scan = scanner::Scanner::Create(*set, scan_options);
+  Result<std::shared_ptr<const scanner::Scanner>> scan =
+      LoadScanner(flags.rules, RuleLoadOptions{flags.cache_dir}, scan_options, &diagnostics);
+  if (!diagnostics.empty()) std::fputs(diagnostics.c_str(), stderr);
   if (!scan.ok()) {
     std::fprintf(stderr, "vigil rescan: %s\n", scan.status().message().c_str());
     return 2;

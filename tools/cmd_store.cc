@@ -90,17 +90,11 @@ struct IngestWorker {
 
 int RunIngest(const IngestFlags& flags) {
   std::string diagnostics;
-  const std::string pack_path = flags.rules.empty() ? DefaultPackPath() : flags.rules;
-  Result<std::shared_ptr<const rules::CompiledRuleSet>> set =
-      LoadRuleSet(pack_path, RuleLoadOptions{flags.cache_dir}, &diagnostics);
-  if (!diagnostics.empty()) std::fputs(diagnostics.c_str(), stderr);
-  if (!set.ok()) {
-    std::fprintf(stderr, "vigil ingest: %s\n", set.status().message().c_str());
-    return 2;
-  }
   scanner::Scanner::Options scan_options;
   scan_options.phone_region = flags.region;
-  Result<std::shared_ptr<const scanner::Scanner>> created = scanner::Scanner::Create(*set, scan_options);
+  Result<std::shared_ptr<const scanner::Scanner>> created =
+      LoadScanner(flags.rules.empty() ? DefaultPackPath() : flags.rules, RuleLoadOptions{flags.cache_dir}, scan_options, &diagnostics);
+  if (!diagnostics.empty()) std::fputs(diagnostics.c_str(), stderr);
   if (!created.ok()) {
     std::fprintf(stderr, "vigil ingest: %s\n", created.status().message().c_str());
     return 2;

@@ -20,9 +20,7 @@ LiveRules::~LiveRules() {
 }
 
 Result<std::shared_ptr<const scanner::Scanner>> LiveRules::Build(std::string* diagnostics) const {
-  Result<std::shared_ptr<const rules::CompiledRuleSet>> set = tools::LoadRuleSet(pack_path_, load_options_, diagnostics);
-  if (!set.ok()) return set.status();
-  return scanner::Scanner::Create(*set, scan_options_);
+  return tools::LoadScanner(pack_path_, load_options_, scan_options_, diagnostics);
 }
 
 Status LiveRules::LoadInitial(std::string* diagnostics) {

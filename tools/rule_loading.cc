@@ -71,4 +71,12 @@ Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::str
   return set;
 }
 
+Result<std::shared_ptr<const scanner::Scanner>> LoadScanner(const std::string& path, const RuleLoadOptions& options,
+                                                            const scanner::Scanner::Options& scan_options,
+                                                            std::string* diagnostics) {
+  Result<std::shared_ptr<const rules::CompiledRuleSet>> set = LoadRuleSet(path, options, diagnostics);
+  if (!set.ok()) return set.status();
+  return scanner::Scanner::Create(*set, scan_options);
+}
+
 }  // namespace vigil::tools

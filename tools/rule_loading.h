@@ -11,6 +11,7 @@
 #include "rules/diagnostic.h"
 #include "rules/rule.h"
 #include "rules/status.h"
+#include "scanner/scanner.h"
 
 namespace vigil::tools {
 
@@ -29,6 +30,12 @@ std::string DefaultPackPath();
 Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::string& path,
                                                                   const RuleLoadOptions& options,
                                                                   std::string* diagnostics);
+
+// LoadRuleSet, then a Scanner over it: what every scanning entry point
+// (scan, ingest, rescan, vigild) needs. Same errors and diagnostics.
+Result<std::shared_ptr<const scanner::Scanner>> LoadScanner(const std::string& path, const RuleLoadOptions& options,
+                                                            const scanner::Scanner::Options& scan_options,
+                                                            std::string* diagnostics);
 
 // Loads and lints a pack folder (no compile). Returns false on errors.
 bool LoadAndLintPack(const std::string& dir, rules::Pack* pack, rules::Diagnostics* diags);
