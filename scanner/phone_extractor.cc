@@ -19,6 +19,11 @@
 // code in a neighbouring run when "area" is written near it or the area
 // code is in parentheses.
 //
+// While no run is open, most bytes change nothing: ordinary words and
+// separators only close runs. SkipIdle jumps, with 64-byte SSE2 masks kept
+// per block, to the next ASCII digit, non-ASCII byte or word that spells
+// digit words (a two-letter table first, then the automaton).
+//
 // libphonenumber is slow (a validity check costs microseconds), so verdicts
 // are cached. NANP verdicts are cached per 7-digit prefix (NPA-NXX-X): every
 // NANP pattern in libphonenumber's metadata ends in at least three free
@@ -140,7 +145,7 @@ constexpr DigitWord kDigitWords[] = {
 // Whether `c` from the text may be read as the word letter `letter`: the
 // letter itself in any case ("l" lower case only, "L" does not look like a
 // one), or a leetspeak digit.
-inline bool LetterMatches(char c, char letter, bool* leet) {
+constexpr bool LetterMatches(char c, char letter, bool* leet) {
   *leet = false;
   if (c == letter) return true;
   if (c >= 'A' && c <= 'Z') return letter != 'l' && c - 'A' + 'a' == letter;
@@ -157,6 +162,19 @@ inline bool LetterMatches(char c, char letter, bool* leet) {
   *leet = hit;
   return hit;
 }
+
+// Bit k: byte c may be read as the first letter of kDigitWords[k].
+constexpr std::array<uint32_t, 256> BuildFirstLetterWords() {
+  std::array<uint32_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    for (size_t k = 0; k < std::size(kDigitWords); ++k) {
+      bool leet = false;
+      if (LetterMatches(static_cast<char>(c), kDigitWords[k].text[0], &leet)) t[c] |= 1u << k;
+    }
+  }
+  return t;
+}
+constexpr std::array<uint32_t, 256> kFirstLetterWords = BuildFirstLetterWords();
 
 // A bit-parallel (shift-and) recogniser for "these letters are a
 // concatenation of digit words", used to reject ordinary words quickly.
@@ -185,7 +203,7 @@ constexpr WordAutomaton kWords = BuildWordAutomaton();
 static_assert(sizeof(kDigitWords) / sizeof(kDigitWords[0]) <= 20, "keep the word list small");
 
 // Automaton state after reading byte `c` in state `d` (0 = dead).
-inline uint64_t WordStep(uint64_t d, uint8_t c) {
+constexpr uint64_t WordStep(uint64_t d, uint8_t c) {
   const uint64_t restart = (d & kWords.last) ? kWords.first : 0;
   return (((d << 1) & ~kWords.first) | restart) & kWords.accept[c];
 }
@@ -197,18 +215,124 @@ bool IsDigitWords(const char* p, const char* end) {
   return p == end && (d & kWords.last) != 0;
 }
 
+// The first (up to) five letters of a word, lower-cased, one per byte.
+constexpr uint64_t PackLower(const char* p, uint32_t n) {
+  uint64_t v = 0;
+  for (uint32_t k = 0; k < n; ++k) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[k]) | 0x20) << (8 * k);
+  return v;
+}
+
+// kDigitWords packed, per length, in list order.
+struct PackedDigitWords {
+  std::array<std::array<uint64_t, 8>, 6> packed{};
+  std::array<std::array<uint8_t, 8>, 6> index{};
+  std::array<uint8_t, 6> count{};
+};
+constexpr PackedDigitWords BuildPackedDigitWords() {
+  PackedDigitWords t;
+  for (size_t i = 0; i < std::size(kDigitWords); ++i) {
+    const DigitWord& w = kDigitWords[i];
+    t.packed[w.length][t.count[w.length]] = PackLower(w.text, w.length);
+    t.index[w.length][t.count[w.length]++] = static_cast<uint8_t>(i);
+  }
+  return t;
+}
+constexpr PackedDigitWords kPackedDigitWords = BuildPackedDigitWords();
+
 // The digit word the letters [p, p + n) spell exactly (any case, "l" lower
 // case only), or null. No digit word is a concatenation of others, so this
 // is what DecodeAlnum would return for them, without the search.
 const DigitWord* SingleDigitWord(const char* p, uint32_t n) {
   if (n > 5) return nullptr;
-  for (const DigitWord& w : kDigitWords) {
-    if (w.length != n) continue;
-    bool same = true;
-    for (uint32_t k = 0; k < n && same; ++k) same = AsciiLower(p[k]) == w.text[k];
-    if (same && !(n == 1 && p[0] == 'L')) return &w;
+  if (n == 1 && p[0] == 'L') return nullptr;
+  const uint64_t v = PackLower(p, n);  // p holds ASCII letters only
+  for (uint8_t k = 0; k < kPackedDigitWords.count[n]; ++k) {
+    if (kPackedDigitWords.packed[n][k] == v) return &kDigitWords[kPackedDigitWords.index[n][k]];
   }
   return nullptr;
+}
+
+// Bit (c0 << 8 | c1): a word starting with byte c0, then c1, may be digit
+// words: the automaton survives c0 and, when c1 is a letter, c1.
+struct StartPairs {
+  std::array<uint64_t, 1024> bits{};
+};
+constexpr StartPairs BuildStartPairs() {
+  StartPairs t;
+  for (int c0 = 0; c0 < 256; ++c0) {
+    const uint64_t d = kWords.first & kWords.accept[c0];
+    if (d == 0) continue;
+    for (int c1 = 0; c1 < 256; ++c1) {
+      const bool letter = (c1 >= 'a' && c1 <= 'z') || (c1 >= 'A' && c1 <= 'Z');
+      if (!letter || WordStep(d, static_cast<uint8_t>(c1)) != 0) {
+        const int k = (c0 << 8) | c1;
+        t.bits[k >> 6] |= uint64_t{1} << (k & 63);
+      }
+    }
+  }
+  return t;
+}
+constexpr StartPairs kStartPairs = BuildStartPairs();
+
+// Whether the letter word starting at s[p] may be digit words, judged on
+// its first two bytes; s[p + 1] must be readable.
+inline bool MayStartDigitWord(const char* s, uint32_t p) {
+  uint16_t pair;
+  std::memcpy(&pair, s + p, 2);
+  const uint32_t k = (static_cast<uint32_t>(pair & 0xFF) << 8) | (pair >> 8);
+  return (kStartPairs.bits[k >> 6] >> (k & 63)) & 1;
+}
+
+// Whether the letters starting at s[p] (up to the first non-letter) are
+// one or more digit words. A word whose letters are not, but which goes on
+// with a digit, is found by its digit.
+inline bool IsDigitWordsToEnd(const char* s, uint32_t p, uint32_t n) {
+  uint64_t d = kWords.first & kWords.accept[static_cast<uint8_t>(s[p])];
+  for (uint32_t q = p + 1; q < n && IsAsciiLetter(s[q]); ++q) {
+    d = WordStep(d, static_cast<uint8_t>(s[q]));
+    if (d == 0) return false;
+  }
+  return (d & kWords.last) != 0;
+}
+
+// Byte masks of one 64-byte block of the text (bit k: byte k), for
+// skipping stretches that cannot start a phone.
+struct BlockMasks {
+  uint64_t letters = 0;  // ASCII letters
+  uint64_t hard = 0;     // ASCII digits and non-ASCII bytes
+  uint64_t starts = 0;   // letters not preceded by an ASCII letter or digit
+};
+
+inline BlockMasks ClassifyBlock(const unsigned char* p, bool prev_alnum) {
+  BlockMasks m;
+  uint64_t alnum = 0;
+#ifdef __SSE2__
+  const __m128i fold = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'), zero = _mm_set1_epi8('0');
+  const __m128i max_alpha = _mm_set1_epi8(25), max_digit = _mm_set1_epi8(9);
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    const __m128i ta = _mm_sub_epi8(_mm_or_si128(v, fold), a);
+    const __m128i td = _mm_sub_epi8(v, zero);
+    const __m128i letter = _mm_cmpeq_epi8(_mm_min_epu8(ta, max_alpha), ta);
+    const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(td, max_digit), td);
+    const uint64_t l = static_cast<uint16_t>(_mm_movemask_epi8(letter));
+    const uint64_t d = static_cast<uint16_t>(_mm_movemask_epi8(digit));
+    const uint64_t h = static_cast<uint16_t>(_mm_movemask_epi8(v));
+    m.letters |= l << (16 * k);
+    m.hard |= (d | h) << (16 * k);
+    alnum |= (l | d) << (16 * k);
+  }
+#else
+  for (int k = 0; k < 64; ++k) {
+    const char c = static_cast<char>(p[k]);
+    const uint64_t bit = uint64_t{1} << k;
+    if (IsAsciiLetter(c)) m.letters |= bit;
+    if (IsAsciiDigit(c) || p[k] >= 0x80) m.hard |= bit;
+    if (IsAsciiLetter(c) || IsAsciiDigit(c)) alnum |= bit;
+  }
+#endif
+  m.starts = m.letters & ~((alnum << 1) | (prev_alnum ? 1 : 0));
+  return m;
 }
 
 // ---------------------------------------------------------------------------
@@ -401,7 +525,12 @@ class Verdicts {
 class PhoneScan {
  public:
   PhoneScan(const Verdicts& verdicts, std::string_view text, Scratch* scratch)
-      : verdicts_(verdicts), text_(text), units_(scratch->units), parts_(scratch->parts), found_(scratch->found),
+      : verdicts_(verdicts),
+        text_(text),
+        n_(static_cast<uint32_t>(std::min<size_t>(text.size(), std::numeric_limits<uint32_t>::max() - 1))),
+        units_(scratch->units),
+        parts_(scratch->parts),
+        found_(scratch->found),
         key_(scratch->key) {
     units_.clear();
     parts_.clear();
@@ -433,8 +562,14 @@ class PhoneScan {
   void PairSplitParts();
   bool AreaWordIn(uint32_t from, uint32_t to) const;
 
+  uint32_t SkipIdle(uint32_t i);
+  void LoadBlock(uint32_t block);
+
   const Verdicts& verdicts_;
   std::string_view text_;
+  uint32_t n_ = 0;                 // bytes read (text_ up to 4 GiB - 1)
+  uint32_t block_ = UINT32_MAX;  // block whose masks_ are loaded
+  BlockMasks masks_;
   std::vector<Unit>& units_;
   std::vector<SplitPart>& parts_;
   std::vector<Entity>& found_;
@@ -463,12 +598,65 @@ void PhoneScan::AddGap(uint32_t pos_after, bool visible, bool odd) {
   if (gap_visible_ > kMaxGapChars || pos_after - units_.back().end > kMaxGapBytes) FinishRun();
 }
 
+void PhoneScan::LoadBlock(uint32_t block) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text_.data());
+  const size_t base = static_cast<size_t>(block) * 64;
+  const bool prev_alnum = base > 0 && (IsAsciiLetter(static_cast<char>(s[base - 1])) ||
+                                       IsAsciiDigit(static_cast<char>(s[base - 1])));
+  if (base + 64 <= n_) {
+    masks_ = ClassifyBlock(s + base, prev_alnum);
+  } else {
+    unsigned char tail[64] = {};  // zeros: neither letters nor digits
+    std::memcpy(tail, s + base, n_ - base);
+    masks_ = ClassifyBlock(tail, prev_alnum);
+  }
+  block_ = block;
+}
+
+// Where the main loop has work to do while no run is open: the first
+// position at or after i holding an ASCII digit or a non-ASCII byte, or
+// starting a letter word made of digit words. A digit inside a word is reported at the word's
+// start. Every other byte is a no-op without an open run: ordinary words
+// and separators only close runs. i is a token boundary (the main loop
+// consumes alphanumeric tokens whole). Masks are computed once per 64-byte
+// block and kept between calls.
+uint32_t PhoneScan::SkipIdle(uint32_t i) {
+  const char* s = text_.data();
+  const uint32_t from = i;
+  while (i < n_) {
+    const uint32_t block = i >> 6;
+    if (block != block_) LoadBlock(block);
+    const uint32_t base = block << 6;
+    const uint64_t keep = ~uint64_t{0} << (i & 63);
+    const uint64_t hard = masks_.hard & keep;
+    uint64_t starts = masks_.starts & keep;
+    // `from` starts a word when it is a letter (a block start is judged by
+    // the byte before it).
+    if (i == from) starts |= masks_.letters & (uint64_t{1} << (i & 63));
+    if (hard != 0) starts &= (hard & -hard) - 1;
+    for (; starts != 0; starts &= starts - 1) {
+      const uint32_t p = base + static_cast<uint32_t>(__builtin_ctzll(starts));
+      if (p + 1 >= n_ || (MayStartDigitWord(s, p) && IsDigitWordsToEnd(s, p, n_))) return p;
+    }
+    if (hard != 0) {
+      uint32_t p = base + static_cast<uint32_t>(__builtin_ctzll(hard));
+      while (p > from && IsAsciiLetter(s[p - 1])) --p;
+      return p;
+    }
+    i = base + 64;
+  }
+  return n_;
+}
+
 void PhoneScan::Run() {
   const char* s = text_.data();
-  const uint32_t n = static_cast<uint32_t>(
-      std::min<size_t>(text_.size(), std::numeric_limits<uint32_t>::max() - 1));
+  const uint32_t n = n_;
   uint32_t i = 0;
   while (i < n) {
+    if (units_.empty()) {
+      i = SkipIdle(i);
+      if (i >= n) break;
+    }
     const uint8_t cls = kByteClass[static_cast<uint8_t>(s[i])];
     if (cls == kLetter) {
       // The common case: a word of letters only. Run the digit-word
@@ -635,7 +823,8 @@ bool PhoneScan::DecodeAlnum(uint32_t a, uint32_t b) {
     if ((c == 'S' || c == 'B') && i > 0 && i + 1 < n && IsAsciiDigit(s[i - 1]) && IsAsciiDigit(s[i + 1])) {
       relax(i, i + 1, 2, c == 'S' ? 5 : 8, kDecoded | kWeak | kWord);
     }
-    for (const DigitWord& w : kDigitWords) {
+    for (uint32_t words = kFirstLetterWords[static_cast<uint8_t>(c)]; words != 0; words &= words - 1) {
+      const DigitWord& w = kDigitWords[__builtin_ctz(words)];
       if (i + w.length > n) continue;
       int leet = 0, letters = 0;
       bool ok = true;
@@ -802,6 +991,11 @@ void PhoneScan::FinishRun() {
   gap_visible_ = 0;
   gap_odd_ = false;
   if (units_.empty()) return;
+  if (units_.size() < 3) {  // neither a phone nor half of a split one ("for", "I")
+    ++run_index_;
+    units_.clear();
+    return;
+  }
   run_has_phone_ = false;
   const size_t n = units_.size();
   if (n >= kMinNationalDigits) {
@@ -929,7 +1123,9 @@ void PhoneExtractor::Extract(std::string_view text, std::vector<Entity>* out) co
   PhoneScan scan(impl_->verdicts, text, &scratch);
   scan.Run();
   std::vector<Entity>& found = scan.found();
-  std::stable_sort(found.begin(), found.end(), [](const Entity& x, const Entity& y) { return x.start < y.start; });
+  const auto by_start = [](const Entity& x, const Entity& y) { return x.start < y.start; };
+  // Usually in order already (split pairs are appended last).
+  if (!std::is_sorted(found.begin(), found.end(), by_start)) std::stable_sort(found.begin(), found.end(), by_start);
   for (Entity& e : found) out->push_back(std::move(e));
   found.clear();
 }
