@@ -1,9 +1,10 @@
 // Entity extraction in one forward pass over the original bytes.
 //
-// A byte-class table lets the loop jump over spaces, punctuation and
-// non-ASCII bytes; only alphanumeric runs ("words"), '@', '$' and the lead
-// byte of a 4-byte emoji stop it. Each word is read once and looked up in a
-// small hash table of cue words. Entities are parsed locally around the
+// 64-byte SSE2 block masks let the loop visit only the starts of
+// alphanumeric runs ("words"), '@', '$' and the lead byte of a 4-byte
+// emoji. A word that is not a number, not followed by '.' and a letter or
+// digit, and not a cue word (a length and two-letter table, then a small
+// hash table) costs a few instructions and is passed over. Entities are parsed locally around the
 // triggers:
 //   '@'                 plain email, or "name @ domain . com"
 //   word + '.'          URL host (www.example.com, example.com/lexi, t.me/NAME)
@@ -301,6 +302,7 @@ class Lexicon {
       const auto* w = reinterpret_cast<const unsigned char*>(kCueWords[i].word.data());
       const size_t len = kCueWords[i].word.size();
       prefix_[len][w[0] - 'a'] |= len == 1 ? kAnySecond : 1u << (w[1] - 'a');
+      pairs_[len][w[0] & 0x1F] |= 1u << (len == 1 ? 0 : (w[1] & 0x1F));
       size_t slot = Hash(Pack(w, len), len);
       while (slots_[slot] >= 0) slot = (slot + 1) % kSlots;
       slots_[slot] = static_cast<int16_t>(i);
@@ -316,6 +318,14 @@ class Lexicon {
     if (len == 1) return (prefix_[1][first] & kAnySecond) != 0;
     const unsigned second = static_cast<unsigned>((w[1] | 0x20) - 'a');
     return second < 26 && (prefix_[len][first] & (1u << second)) != 0;
+  }
+
+  // A superset of MayBeCue for a word starting with a letter, one table
+  // lookup: digits after the first byte may pass (Find decides).
+  bool MayBeCueFast(const unsigned char* w, size_t len) const {
+    if (len > kMaxCueLength) return false;
+    const uint32_t second = len == 1 ? 0 : (w[1] & 0x1F);
+    return (pairs_[len][w[0] & 0x1F] >> second) & 1;
   }
 
   // The cue word spelled by w[0, len) in any case, or nullptr.
@@ -362,6 +372,8 @@ class Lexicon {
   std::array<int16_t, kSlots> slots_{};
   // prefix_[len][first letter]: bit per second letter of a cue word.
   std::array<std::array<uint32_t, 26>, kMaxCueLength + 1> prefix_{};
+  // pairs_[len][first & 0x1F]: bit (second & 0x1F), bit 0 for len 1.
+  std::array<std::array<uint32_t, 32>, kMaxCueLength + 1> pairs_{};
   std::unordered_set<std::string_view> handle_stop_, local_stop_, domain_stop_, email_tlds_,
       url_tlds_, not_amount_, not_age_;
 };
@@ -377,45 +389,104 @@ struct Candidate {
 };
 
 struct Amount {
-  std::string value;   // decimal string, no leading zeros, no trailing fraction zeros
   uint64_t whole = 0;  // integer part (after a "k": times 1000)
+  char frac[2] = {};   // fraction digits written, trailing zeros dropped
+  uint8_t frac_len = 0;
   size_t end = 0;
   size_t int_digits = 0;
   bool integer = true;    // no fraction and no "k"/thousands separators
   bool fraction = false;  // cents written ("99.99")
+
+  // Decimal string, no leading zeros, no trailing fraction zeros. Built
+  // only for an amount that is emitted.
+  std::string Value() const {
+    std::string v = std::to_string(whole);
+    if (frac_len != 0) {
+      v += '.';
+      v.append(frac, frac_len);
+    }
+    return v;
+  }
 };
 
 class Scan {
  public:
-  Scan(const Lexicon& lex, std::string_view text)
-      : lex_(lex), t_(reinterpret_cast<const unsigned char*>(text.data())), n_(text.size()) {}
+  // `cands` is per-thread scratch, cleared here; its capacity is reused.
+  Scan(const Lexicon& lex, std::string_view text, std::vector<Candidate>* cands)
+      : lex_(lex), t_(reinterpret_cast<const unsigned char*>(text.data())), n_(text.size()), cands_(*cands) {
+    cands_.clear();
+  }
 
+  // Visits, in order, every alphanumeric token start and every '@', '$'
+  // and 0xF0 byte, from 64-bit block masks; a handler's return value
+  // (which may fall inside a token) is where the visit resumes.
   void Run() {
     size_t i = 0;
     while (i < n_) {
-      i = NextTrigger(i);
-      if (i >= n_) break;
-      size_t next;
-      const uint8_t c = t_[i];
-      if (c == '@') {
-        next = OnAtSign(i);
-      } else if (c == '$') {
-        next = ParsePrice(i, "", i);
-      } else if (c == 0xF0) {
-        next = RosesEnd(i) != i ? ParsePrice(i, "", i) : kNone;
-      } else {
-        const size_t e = AlnumEnd(i);
-        if (kByteClass[c] & kDigit) {
-          next = OnNumber(i, e);
-        } else if (C(e) == '.' || C(e) == ':' || lex_.MayBeCue(t_ + i, e - i)) {
-          // Most words are neither a host nor a cue word: they stop here.
-          next = OnWord(i, e);
-        } else {
-          next = e;
+      const size_t block = i >> 6;
+      if (block != block_) LoadBlock(block);
+      const size_t base = block << 6;
+      const uint64_t alnum = masks_.alnum;
+      const uint64_t starts = alnum & ~((alnum << 1) | carry_);
+      uint64_t events = ((starts | (masks_.trigger & ~alnum)) | (masks_.trigger & (uint64_t{1} << (i & 63)))) &
+                        (~uint64_t{0} << (i & 63));
+      bool left_block = false;
+      while (events != 0) {
+        const size_t off = static_cast<size_t>(__builtin_ctzll(events));
+        const size_t p = base + off;
+        const uint8_t c = t_[p];
+        size_t next;
+        bool reloaded = false;
+        if (((alnum >> off) & 1) && static_cast<uint8_t>(c - '0') > 9) {
+          // The common case, kept tight: a letter word ending in this
+          // block that is neither a host nor a cue word. The next event
+          // lies past its end (no event falls inside a token).
+          const uint64_t m = ~alnum >> off;
+          if (m != 0) {
+            const size_t e = p + static_cast<size_t>(__builtin_ctzll(m));
+            const uint8_t after = e < n_ ? t_[e] : 0;
+            if (!(after == '.' && Is(e + 1, kAlnum)) &&
+                !(lex_.MayBeCueFast(t_ + p, e - p) && lex_.Find(t_ + p, e - p) != nullptr)) {
+              events &= events - 1;
+              continue;
+            }
+          }
         }
-        if (next == kNone) next = e;
+        if ((alnum >> off) & 1) {
+          const uint64_t m = ~alnum >> off;
+          size_t e;
+          if (m != 0) {
+            e = std::min(n_, p + static_cast<size_t>(__builtin_ctzll(m)));
+          } else {
+            e = AlnumEnd(p);  // loads later blocks
+            reloaded = true;
+          }
+          if (kByteClass[c] & kDigit) {
+            next = OnNumber(p, e);
+          } else if ((C(e) == '.' && Is(e + 1, kAlnum)) || lex_.MayBeCueFast(t_ + p, e - p)) {
+            // Most words are neither a host nor a cue word: they stop here
+            // (OnWord reads a '.' or ':' after any other word as nothing).
+            next = OnWord(p, e);
+          } else {
+            next = e;
+          }
+          if (next == kNone) next = e;
+        } else if (c == '@') {
+          next = OnAtSign(p);
+        } else if (c == '$') {
+          next = ParsePrice(p, "", p);
+        } else {  // 0xF0
+          next = RosesEnd(p) != p ? ParsePrice(p, "", p) : kNone;
+        }
+        i = (next == kNone || next <= p) ? p + 1 : next;
+        if (reloaded || i >= base + 64) {
+          left_block = true;
+          break;
+        }
+        const uint64_t bit = uint64_t{1} << (i & 63);
+        events = (events & ~(bit - 1)) | (masks_.trigger & bit);
       }
-      i = (next == kNone || next <= i) ? i + 1 : next;
+      if (!left_block) i = base + 64;
     }
   }
 
@@ -425,6 +496,7 @@ class Scan {
   // ----- block masks: the fast skip -----
   void LoadBlock(size_t block) {
     const size_t base = block * 64;
+    carry_ = (base > 0 && (kByteClass[t_[base - 1]] & kAlnum)) ? 1 : 0;
     if (base + 64 <= n_) {
       masks_ = ClassifyBlock(t_ + base);
     } else {
@@ -943,28 +1015,30 @@ class Scan {
         grouped = true;
       }
     }
-    std::string frac;
+    char frac[2];
+    size_t frac_len = 0;
     if (C(q) == '.' && Is(q + 1, kDigit)) {
       const size_t fe = RunEnd(q + 1, kDigit);
       if (fe - (q + 1) > 2) return false;
-      frac = std::string(View(q + 1, fe));
+      frac_len = fe - (q + 1);
+      for (size_t k = 0; k < frac_len; ++k) frac[k] = static_cast<char>(t_[q + 1 + k]);
       q = fe;
     }
     if ((C(q) == 'k' || C(q) == 'K') && !Is(q + 1, kAlnum) && !grouped) {
       uint64_t f = 0;
-      for (char c : frac) f = f * 10 + static_cast<uint64_t>(c - '0');
-      const uint64_t scale = frac.size() == 2 ? 10 : frac.size() == 1 ? 100 : 1000;
-      whole = whole * 1000 + f * (frac.empty() ? 0 : scale);
-      frac.clear();
+      for (size_t k = 0; k < frac_len; ++k) f = f * 10 + static_cast<uint64_t>(frac[k] - '0');
+      const uint64_t scale = frac_len == 2 ? 10 : frac_len == 1 ? 100 : 1000;
+      whole = whole * 1000 + f * (frac_len == 0 ? 0 : scale);
+      frac_len = 0;
       ++q;
       amt->integer = false;
     }
-    while (!frac.empty() && frac.back() == '0') frac.pop_back();
-    if (grouped || !frac.empty()) amt->integer = false;
-    amt->fraction = !frac.empty();
+    while (frac_len != 0 && frac[frac_len - 1] == '0') --frac_len;
+    if (grouped || frac_len != 0) amt->integer = false;
+    amt->fraction = frac_len != 0;
     amt->whole = whole;
-    amt->value = std::to_string(whole);
-    if (!frac.empty()) amt->value += "." + frac;
+    amt->frac_len = static_cast<uint8_t>(frac_len);
+    for (size_t k = 0; k < frac_len; ++k) amt->frac[k] = frac[k];
     amt->end = q;
     return true;
   }
@@ -988,7 +1062,6 @@ class Scan {
       break;
     }
     if (digits < 2 || digits > 6 || Is(q, kAlnum)) return false;
-    amt->value = std::to_string(whole);
     amt->whole = whole;
     amt->end = q;
     amt->int_digits = digits;
@@ -1320,7 +1393,7 @@ class Scan {
       unit = "usd";
     }
     if (amt.whole == 0 || amt.whole > 1000000) return kNone;
-    Emit(EntityType::kPrice, span_start, r, amt.value, kPriPrice);
+    Emit(EntityType::kPrice, span_start, r, amt.Value(), kPriPrice);
     cands_.back().entity.unit = unit;
     cands_.back().entity.duration = dur;
     return r;
@@ -1335,7 +1408,7 @@ class Scan {
     if (amt.integer && amt.int_digits <= 2) {
       const size_t end = AgeSuffix(amt.end);
       if (end != kNone) {
-        if (amt.whole >= 10) Emit(EntityType::kAge, s, end, amt.value, kPriAge);
+        if (amt.whole >= 10) Emit(EntityType::kAge, s, end, amt.Value(), kPriAge);
         return end;
       }
     }
@@ -1389,7 +1462,8 @@ class Scan {
   size_t n_;
   size_t block_ = kNone;  // block whose masks_ are loaded
   BlockMasks masks_;
-  std::vector<Candidate> cands_;
+  uint64_t carry_ = 0;  // 1 when the byte before block_ is alphanumeric
+  std::vector<Candidate>& cands_;
 };
 
 }  // namespace
@@ -1407,7 +1481,8 @@ void EntityExtractor::Extract(std::string_view text, std::vector<Entity>* out) c
   if (text.size() > std::numeric_limits<uint32_t>::max()) {
     text = text.substr(0, std::numeric_limits<uint32_t>::max());
   }
-  Scan scan(impl_->lexicon, text);
+  thread_local std::vector<Candidate> scratch;
+  Scan scan(impl_->lexicon, text, &scratch);
   scan.Run();
   std::vector<Candidate>& cands = scan.candidates();
   const size_t first = out->size();
