@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 42;
   double seconds = 2.0;
   bool run_rg = true;
+  std::string text_file;  // one ad text per line instead of the generator
   std::string pack_dir = std::string(VIGIL_SOURCE_DIR) + "/rules/packs/core";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -111,8 +112,9 @@ int main(int argc, char** argv) {
     else if (a == "--seconds") seconds = std::stod(next());
     else if (a == "--rules") pack_dir = next();
     else if (a == "--no-rg") run_rg = false;
+    else if (a == "--text-file") text_file = next();
     else {
-      std::fprintf(stderr, "usage: scan_bench [--docs N] [--seed S] [--seconds T] [--rules PACK] [--no-rg]\n");
+      std::fprintf(stderr, "usage: scan_bench [--docs N] [--seed S] [--seconds T] [--rules PACK] [--no-rg] [--text-file F]\n");
       return 2;
     }
   }
@@ -137,7 +139,14 @@ int main(int argc, char** argv) {
   vigil::bench::CorpusGenerator gen(seed);
   std::vector<std::string> docs;
   size_t bytes = 0;
-  for (size_t i = 0; i < doc_count; ++i) {
+  if (!text_file.empty()) {
+    std::ifstream in(text_file);
+    for (std::string line; docs.size() < doc_count && std::getline(in, line);) {
+      docs.push_back(line);
+      bytes += line.size();
+    }
+  }
+  for (size_t i = 0; text_file.empty() && i < doc_count; ++i) {
     docs.push_back(gen.Next().text);
     bytes += docs.back().size();
   }
@@ -250,6 +259,16 @@ int main(int argc, char** argv) {
       return n;
     }));
     hs_free_scratch(scratch);
+    if (const hs_database_t* raw_db = set->impl().raw_db.get()) {
+      hs_scratch_t* raw_scratch = nullptr;
+      hs_alloc_scratch(raw_db, &raw_scratch);
+      stages.push_back(Measure("  stage: hyperscan on raw text (raw rules)", docs, seconds / 2, [&] {
+        uint64_t n = 0;
+        for (const auto& d : docs) hs_scan(raw_db, d.data(), static_cast<unsigned>(d.size()), 0, raw_scratch, OnHsMatch, &n);
+        return n;
+      }));
+      hs_free_scratch(raw_scratch);
+    }
   }
 
   // Naive Hyperscan: one database, all matches.

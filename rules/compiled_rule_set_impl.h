@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "rules/literal_set.h"
+
 namespace vigil::rules {
 
 struct PatternProgram {
@@ -34,6 +36,10 @@ struct PatternProgram {
   // reported, RE2 runs its reverse DFA back from that end to the leftmost
   // start, costing the match's length rather than the text's.
   std::unique_ptr<RE2> re2_at_end;
+  // The pattern as a finite set of strings when it is one (most phrase
+  // rules are), for normalised-text rules only: the scanner then confirms
+  // ends and tries `unless` windows with it instead of RE2.
+  std::unique_ptr<LiteralSet> literal;
 };
 
 struct HsDatabaseDeleter {
@@ -47,6 +53,9 @@ struct CompiledRuleSetImpl {
   HsDatabasePtr raw_db;
   // For each rule, the global ids of its unless patterns.
   std::vector<std::vector<uint32_t>> unless_of_rule;
+  // For each rule whose unless patterns are all literal sets, their union
+  // (one walk over a hit's window instead of one per pattern); else null.
+  std::vector<std::unique_ptr<LiteralSet>> unless_union_of_rule;
   // For each rule, the index of its category in CompiledRuleSet::categories(),
   // or -1 when the pack does not declare it.
   std::vector<int> rule_category;

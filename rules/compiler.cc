@@ -106,6 +106,7 @@ bool BuildPatternPrograms(CompiledRuleSet* set, const Pack* pack, Diagnostics* d
   const std::vector<RuleInfo>& rules = RuleSetBuilder::Rules(set);
   impl.patterns.clear();
   impl.unless_of_rule.assign(rules.size(), {});
+  impl.unless_union_of_rule.clear();
   bool ok = true;
   const RE2::Options re2_options = Re2OptionsForPatterns();
   for (uint32_t r = 0; r < rules.size(); ++r) {
@@ -134,11 +135,19 @@ bool BuildPatternPrograms(CompiledRuleSet* set, const Pack* pack, Diagnostics* d
       if (!is_unless && program.re2->ok()) {
         program.re2_at_end = std::make_unique<RE2>("(?:" + regex + ")\\z", re2_options);
       }
+      if (!program.raw && program.re2->ok()) program.literal = LiteralSet::FromPattern(regex);
       if (is_unless) impl.unless_of_rule[r].push_back(static_cast<uint32_t>(impl.patterns.size()));
       impl.patterns.push_back(std::move(program));
     };
     for (uint32_t i = 0; i < rule.patterns.size(); ++i) add(rule.patterns[i], i, false);
     for (uint32_t i = 0; i < rule.unless_patterns.size(); ++i) add(rule.unless_patterns[i], i, true);
+    bool all_literal = !impl.unless_of_rule[r].empty();
+    std::string alternation;
+    for (uint32_t id : impl.unless_of_rule[r]) {
+      all_literal &= impl.patterns[id].literal != nullptr;
+      alternation += (alternation.empty() ? "(?:" : "|(?:") + rule.unless_patterns[impl.patterns[id].index_in_rule] + ")";
+    }
+    impl.unless_union_of_rule.push_back(all_literal ? LiteralSet::FromPattern(alternation) : nullptr);
   }
   impl.phone_decoded_rule = set->FindRule(kPhoneDecodedRuleId);
   impl.rule_category.clear();

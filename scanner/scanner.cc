@@ -6,9 +6,10 @@
 //        ▼                            ▼
 //   Hyperscan: every (pattern, end offset)
 //        │
-//   RE2 `(?:p)\z` back from each end: confirms it, finds the start
+//   back from each end: the pattern's literal trie (finite phrase
+//   patterns) or RE2 `(?:p)\z`: confirms it, finds the start
 //        │
-//   `unless` windows (RE2 on the bytes around each hit)
+//   `unless` windows (trie or RE2 on the bytes around each hit)
 //        │
 //   phone + entity extractors on the original text; a phone that needed
 //   decoding fires `obscured_contact.phone_decoded`
@@ -33,10 +34,17 @@
 
 namespace vigil::scanner {
 
-// A hit before `requires` is decided, with its rule's index.
+// A hit before `requires` is decided: plain offsets only, so that sorting
+// and dropping overlaps move a few words; the Hit (with its strings) is
+// built only for what is kept.
 struct Candidate {
   int rule = -1;
-  Hit hit;
+  int pattern = -1;           // global pattern id, or -1: fired by a decoded phone
+  uint32_t start = 0;         // original byte offsets
+  uint32_t end = 0;
+  uint32_t text_begin = 0;    // the match in the text the pattern ran on
+  uint32_t text_end = 0;
+  int entity = -1;            // for phone hits: index into ScanResult::entities
 };
 
 struct ScanContext::State {
@@ -125,13 +133,19 @@ Status RunDatabase(const hs_database_t* db, std::string_view text, hs_scratch_t*
 // around it as context for \b).
 const rules::PatternProgram* FindUnlessContext(const rules::CompiledRuleSetImpl& impl, uint32_t rule,
                                                int window, std::string_view text, size_t begin, size_t end) {
+  const size_t lo = begin > static_cast<size_t>(window) ? begin - window : 0;
+  const size_t hi = std::min(text.size(), end + static_cast<size_t>(window));
+  // One walk over the window for all the rule's literal unless patterns;
+  // only when it finds something is the pattern that matched looked up.
+  if (const rules::LiteralSet* all = impl.unless_union_of_rule[rule].get(); all && !all->MatchesWithin(text, lo, hi)) {
+    return nullptr;
+  }
   for (uint32_t id : impl.unless_of_rule[rule]) {
-    size_t lo = begin > static_cast<size_t>(window) ? begin - window : 0;
-    size_t hi = std::min(text.size(), end + static_cast<size_t>(window));
     const rules::PatternProgram& p = impl.patterns[id];
-    if (p.re2->Match(re2::StringPiece(text.data(), text.size()), lo, hi, RE2::UNANCHORED, nullptr, 0)) {
-      return &p;
-    }
+    const bool found = p.literal ? p.literal->MatchesWithin(text, lo, hi)
+                                 : p.re2->Match(re2::StringPiece(text.data(), text.size()), lo, hi, RE2::UNANCHORED,
+                                                nullptr, 0);
+    if (found) return &p;
   }
   return nullptr;
 }
@@ -224,7 +238,31 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
     if (budget.spent()) out_of_time(fmt::format("while matching ({} raw matches kept)", st.ends.size()));
   }
 
-  // Confirm every end with RE2 and recover its start. Ends of one pattern
+  // The Hit of a candidate, with its strings.
+  auto MakeHit = [&](const Candidate& c, std::string_view original_text, std::string_view normalized_text,
+                     std::string_view raw_text, const std::vector<Entity>& entities) {
+    const rules::RuleInfo& rule = set.rules()[c.rule];
+    Hit hit;
+    hit.rule = rule.id;
+    hit.category = rule.category;
+    hit.weight = rule.weight;
+    hit.evidence = rules::EvidenceName(rule.evidence);
+    hit.start = c.start;
+    hit.end = c.end;
+    hit.match.assign(original_text.substr(c.start, c.end - c.start));
+    if (c.pattern >= 0) {
+      const rules::PatternProgram& p = impl.patterns[c.pattern];
+      hit.pattern_index = static_cast<int>(p.index_in_rule);
+      const std::string_view text = p.raw ? raw_text : normalized_text;
+      hit.normalized.assign(text.substr(c.text_begin, c.text_end - c.text_begin));
+    } else {
+      hit.pattern_index = -1;  // fired by the phone extractor, not a pattern
+      hit.normalized = entities[c.entity].value;
+    }
+    return hit;
+  };
+
+  // Confirm every end (literal trie or RE2) and recover its start. Ends of one pattern
   // are handled in order so that repeated ends of a long match cost little.
   std::vector<Candidate>& candidates = st.candidates;
   candidates.clear();
@@ -244,36 +282,44 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
     const rules::RuleInfo& rule = set.rules()[p.rule];
     const std::string_view text = p.raw ? raw : normalized;
     if (end > text.size()) continue;
-    re2::StringPiece m;
-    if (!p.re2_at_end->Match(re2::StringPiece(text.data(), end), 0, end, RE2::UNANCHORED, &m, 1) || m.empty()) {
-      ++unconfirmed;
-      continue;
+    size_t begin = 0;
+    if (p.literal) {
+      const int64_t start = p.literal->LeftmostStartEndingAt(text, end);
+      if (start < 0 || static_cast<size_t>(start) == end) {
+        ++unconfirmed;
+        continue;
+      }
+      begin = static_cast<size_t>(start);
+    } else {
+      re2::StringPiece m;
+      if (!p.re2_at_end->Match(re2::StringPiece(text.data(), end), 0, end, RE2::UNANCHORED, &m, 1) || m.empty()) {
+        ++unconfirmed;
+        continue;
+      }
+      begin = static_cast<size_t>(m.data() - text.data());
     }
-    const size_t begin = static_cast<size_t>(m.data() - text.data());
     if (candidates.size() + out->suppressed.size() >= options_.max_hits) {
       hit_limit = true;
       break;
     }
-    Hit hit;
-    hit.rule = rule.id;
-    hit.category = rule.category;
-    hit.pattern_index = static_cast<int>(p.index_in_rule);
-    hit.weight = rule.weight;
-    hit.evidence = rules::EvidenceName(rule.evidence);
-    hit.normalized.assign(text.substr(begin, end - begin));
+    Candidate c;
+    c.rule = static_cast<int>(p.rule);
+    c.pattern = static_cast<int>(id);
+    c.text_begin = static_cast<uint32_t>(begin);
+    c.text_end = end;
     if (p.raw) {
-      hit.start = static_cast<uint32_t>(begin);
-      hit.end = static_cast<uint32_t>(end);
+      c.start = c.text_begin;
+      c.end = c.text_end;
     } else {
-      st.normalized.ToOriginal(static_cast<uint32_t>(begin), end, &hit.start, &hit.end);
+      st.normalized.ToOriginal(c.text_begin, c.text_end, &c.start, &c.end);
     }
-    hit.match.assign(original.substr(hit.start, hit.end - hit.start));
     if (const rules::PatternProgram* context_pattern =
             FindUnlessContext(impl, p.rule, rule.unless_window, text, begin, end)) {
+      Hit hit = MakeHit(c, original, normalized, raw, out->entities);
       hit.suppressed_reason = "unless: '" + rule.unless_patterns[context_pattern->index_in_rule] + "' nearby";
       out->suppressed.push_back(std::move(hit));
     } else {
-      candidates.push_back({static_cast<int>(p.rule), std::move(hit)});
+      candidates.push_back(c);
     }
   }
   if (unconfirmed > 0) {
@@ -291,20 +337,15 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
   std::stable_sort(out->entities.begin(), out->entities.end(),
                    [](const Entity& a, const Entity& b) { return a.start < b.start; });
   if (impl.phone_decoded_rule >= 0) {
-    const rules::RuleInfo& rule = set.rules()[impl.phone_decoded_rule];
-    for (const Entity& e : out->entities) {
+    for (size_t i = 0; i < out->entities.size(); ++i) {
+      const Entity& e = out->entities[i];
       if (e.type != EntityType::kPhone || !e.obfuscated) continue;
-      Hit hit;
-      hit.rule = rule.id;
-      hit.category = rule.category;
-      hit.pattern_index = -1;  // fired by the phone extractor, not a pattern
-      hit.weight = rule.weight;
-      hit.evidence = rules::EvidenceName(rule.evidence);
-      hit.start = e.start;
-      hit.end = e.end;
-      hit.match.assign(original.substr(e.start, e.end - e.start));
-      hit.normalized = e.value;
-      candidates.push_back({impl.phone_decoded_rule, std::move(hit)});
+      Candidate c;
+      c.rule = impl.phone_decoded_rule;
+      c.start = e.start;
+      c.end = e.end;
+      c.entity = static_cast<int>(i);
+      candidates.push_back(c);
     }
   }
 
@@ -312,20 +353,19 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
   // each start, and later hits of the same rule that overlap a kept one are
   // dropped (RE2's leftmost-longest, non-overlapping reading).
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-    if (a.hit.start != b.hit.start) return a.hit.start < b.hit.start;
+    if (a.start != b.start) return a.start < b.start;
     if (a.rule != b.rule) return a.rule < b.rule;
-    return a.hit.end > b.hit.end;
+    return a.end > b.end;
   });
   const size_t rule_count = set.rules().size();
   std::vector<uint32_t>& covered_until = st.covered_until;
   covered_until.assign(rule_count, 0);
   size_t kept = 0;
   for (size_t i = 0; i < candidates.size(); ++i) {
-    Candidate& c = candidates[i];
-    if (c.hit.start < covered_until[c.rule]) continue;
-    covered_until[c.rule] = c.hit.end;
-    if (kept != i) candidates[kept] = std::move(c);
-    ++kept;
+    const Candidate& c = candidates[i];
+    if (c.start < covered_until[c.rule]) continue;
+    covered_until[c.rule] = c.end;
+    candidates[kept++] = c;
   }
   candidates.resize(kept);
 
@@ -337,21 +377,22 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
   for (const Candidate& c : candidates) fired[c.rule] = 1;
   std::vector<double>& category_weight = st.category_weight;
   category_weight.assign(set.categories().size(), -1.0);
-  for (Candidate& c : candidates) {
+  for (const Candidate& c : candidates) {
     const rules::RuleInfo& rule = set.rules()[c.rule];
     if (rule.has_requirement) {
       int partners = 0;
       for (uint32_t partner : rule.requirement_rules) partners += fired[partner];
       if (partners < rule.requirement_min) {
-        c.hit.suppressed_reason =
+        Hit hit = MakeHit(c, original, normalized, raw, out->entities);
+        hit.suppressed_reason =
             fmt::format("requires: {} of its partner rules to fire, {} did", rule.requirement_min, partners);
-        out->suppressed.push_back(std::move(c.hit));
+        out->suppressed.push_back(std::move(hit));
         continue;
       }
     }
     int category = impl.rule_category[c.rule];
-    if (category >= 0) category_weight[category] = std::max(category_weight[category], c.hit.weight);
-    out->hits.push_back(std::move(c.hit));
+    if (category >= 0) category_weight[category] = std::max(category_weight[category], rule.weight);
+    out->hits.push_back(MakeHit(c, original, normalized, raw, out->entities));
   }
 
   double not_trafficking = 1.0;

@@ -1,0 +1,312 @@
+#include "rules/literal_set.h"
+
+#include <algorithm>
+#include <array>
+
+namespace vigil::rules {
+
+namespace {
+
+// Stands for `\b` inside an expanded string; literals are printable ASCII,
+// so it cannot be confused with one.
+constexpr char kBoundary = '\x01';
+
+constexpr std::array<uint8_t, 256> MakeLowerTable() {
+  std::array<uint8_t, 256> t{};
+  for (int i = 0; i < 256; ++i) t[i] = static_cast<uint8_t>(i >= 'A' && i <= 'Z' ? i + 32 : i);
+  return t;
+}
+constexpr std::array<uint8_t, 256> kLower = MakeLowerTable();
+
+constexpr std::array<bool, 256> MakeWordTable() {
+  std::array<bool, 256> t{};
+  for (int i = 0; i < 256; ++i) {
+    t[i] = (i >= '0' && i <= '9') || (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') || i == '_';
+  }
+  return t;
+}
+constexpr std::array<bool, 256> kWord = MakeWordTable();
+
+bool IsWordAt(std::string_view text, size_t i) {
+  return i < text.size() && kWord[static_cast<uint8_t>(text[i])];
+}
+
+// RE2's and Hyperscan's ASCII \b between text[i-1] and text[i].
+bool IsBoundary(std::string_view text, size_t i) {
+  return (i > 0 && IsWordAt(text, i - 1)) != IsWordAt(text, i);
+}
+
+// Do the boundary conditions of some string accepted at a node (bit mask
+// of LiteralSet::Node::accept) hold for a match [start, end)?
+bool AcceptsAt(uint8_t accept, std::string_view text, size_t start, size_t end) {
+  for (int bit = 0; bit < 4; ++bit) {
+    if (!(accept & (1u << bit))) continue;
+    if ((bit & 1) && !IsBoundary(text, start)) continue;
+    if ((bit & 2) && !IsBoundary(text, end)) continue;
+    return true;
+  }
+  return false;
+}
+
+// Expands the supported regex subset to the strings it matches.
+class Expander {
+ public:
+  explicit Expander(std::string_view regex) : re_(regex) {}
+
+  bool Run(std::vector<std::string>* out) {
+    if (!ParseAlternation(out) || pos_ != re_.size()) return false;
+    std::sort(out->begin(), out->end());
+    out->erase(std::unique(out->begin(), out->end()), out->end());
+    return true;
+  }
+
+ private:
+  bool AtEnd() const { return pos_ >= re_.size(); }
+  char Peek() const { return re_[pos_]; }
+
+  static bool Literal(char c) { return c >= 0x20 && c <= 0x7e; }
+  static char Lower(char c) { return static_cast<char>(kLower[static_cast<uint8_t>(c)]); }
+
+  // alternation := sequence ('|' sequence)*
+  bool ParseAlternation(std::vector<std::string>* out) {
+    out->clear();
+    for (;;) {
+      std::vector<std::string> seq;
+      if (!ParseSequence(&seq)) return false;
+      out->insert(out->end(), seq.begin(), seq.end());
+      if (out->size() > LiteralSet::kMaxStrings) return false;
+      if (AtEnd() || Peek() != '|') return true;
+      ++pos_;
+    }
+  }
+
+  // sequence := (atom '?'?)*, up to ')' or '|' or the end.
+  bool ParseSequence(std::vector<std::string>* out) {
+    out->assign(1, std::string());
+    while (!AtEnd() && Peek() != '|' && Peek() != ')') {
+      std::vector<std::string> atom;
+      if (!ParseAtom(&atom)) return false;
+      if (!AtEnd() && Peek() == '?') {
+        ++pos_;
+        if (!AtEnd() && (Peek() == '?' || Peek() == '+')) return false;  // lazy/possessive: not ours
+        atom.emplace_back();
+      }
+      if (!AtEnd() && (Peek() == '*' || Peek() == '+' || Peek() == '{')) return false;
+      if (out->size() * atom.size() > LiteralSet::kMaxStrings) return false;
+      std::vector<std::string> product;
+      product.reserve(out->size() * atom.size());
+      for (const std::string& head : *out) {
+        for (const std::string& tail : atom) product.push_back(head + tail);
+      }
+      out->swap(product);
+    }
+    return true;
+  }
+
+  bool ParseAtom(std::vector<std::string>* out) {
+    out->clear();
+    char c = Peek();
+    if (c == '(') {
+      ++pos_;
+      if (re_.substr(pos_, 2) == "?:") {
+        pos_ += 2;
+      } else if (!AtEnd() && Peek() == '?') {
+        return false;  // flags, named groups
+      }
+      if (!ParseAlternation(out)) return false;
+      if (AtEnd() || Peek() != ')') return false;
+      ++pos_;
+      return true;
+    }
+    if (c == '[') return ParseClass(out);
+    if (c == '\\') {
+      if (pos_ + 1 >= re_.size()) return false;
+      char e = re_[pos_ + 1];
+      pos_ += 2;
+      if (e == 'b') {
+        out->push_back(std::string(1, kBoundary));
+        return true;
+      }
+      if (e == 'd') {
+        for (char d = '0'; d <= '9'; ++d) out->push_back(std::string(1, d));
+        return true;
+      }
+      if (Literal(e) && !(e >= '0' && e <= '9') && !(e >= 'a' && e <= 'z') && !(e >= 'A' && e <= 'Z')) {
+        out->push_back(std::string(1, e));
+        return true;
+      }
+      return false;  // \x{..}, \w, \s, \n, backreferences, ...
+    }
+    if (c == ')' || c == '|' || c == '?' || c == '*' || c == '+' || c == '{' || c == '}' || c == ']' || c == '.' ||
+        c == '^' || c == '$' || !Literal(c)) {
+      return false;
+    }
+    ++pos_;
+    out->push_back(std::string(1, Lower(c)));
+    return true;
+  }
+
+  // '[' item+ ']' with items a character, an escaped punctuation character,
+  // `\d`, or a range a-b; no negation.
+  bool ParseClass(std::vector<std::string>* out) {
+    ++pos_;  // '['
+    if (AtEnd() || Peek() == '^' || Peek() == ']') return false;
+    std::array<bool, 128> set{};
+    auto item = [&](char* c) -> int {  // 1: a character in *c, 2: \d, 0: unsupported
+      if (AtEnd()) return 0;
+      char x = Peek();
+      if (x == '\\') {
+        if (pos_ + 1 >= re_.size()) return 0;
+        char e = re_[pos_ + 1];
+        pos_ += 2;
+        if (e == 'd') return 2;
+        if (Literal(e) && !(e >= '0' && e <= '9') && !(e >= 'a' && e <= 'z') && !(e >= 'A' && e <= 'Z')) {
+          *c = e;
+          return 1;
+        }
+        return 0;
+      }
+      if (!Literal(x) || x == '[') return 0;
+      ++pos_;
+      *c = x;
+      return 1;
+    };
+    while (!AtEnd() && Peek() != ']') {
+      char lo = 0;
+      int kind = item(&lo);
+      if (kind == 0) return false;
+      if (kind == 2) {
+        for (char d = '0'; d <= '9'; ++d) set[static_cast<uint8_t>(d)] = true;
+        continue;
+      }
+      char hi = lo;
+      if (pos_ + 1 < re_.size() && Peek() == '-' && re_[pos_ + 1] != ']') {
+        ++pos_;
+        if (item(&hi) != 1 || hi < lo) return false;
+      }
+      for (int x = lo; x <= hi; ++x) set[static_cast<uint8_t>(Lower(static_cast<char>(x)))] = true;
+    }
+    if (AtEnd()) return false;
+    ++pos_;  // ']'
+    for (int x = 0; x < 128; ++x) {
+      if (set[x]) out->push_back(std::string(1, static_cast<char>(x)));
+    }
+    return !out->empty();
+  }
+
+  std::string_view re_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+uint32_t LiteralSet::Trie::Child(uint32_t node, uint8_t byte) const {
+  const Node& n = nodes[node];
+  if (n.dense != 0) return byte < 128 ? dense[n.dense - 1][byte] : 0;
+  for (const auto& [b, child] : n.next) {
+    if (b == byte) return child;
+    if (b > byte) break;
+  }
+  return 0;  // the root is never a child
+}
+
+void LiteralSet::Trie::Add(const std::string& s, uint8_t accept_bit, bool reversed) {
+  if (nodes.empty()) nodes.emplace_back();
+  uint32_t node = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const uint8_t byte = static_cast<uint8_t>(reversed ? s[s.size() - 1 - i] : s[i]);
+    uint32_t child = Child(node, byte);
+    if (child == 0) {
+      child = static_cast<uint32_t>(nodes.size());
+      nodes.emplace_back();
+      auto& next = nodes[node].next;
+      next.insert(std::upper_bound(next.begin(), next.end(), std::make_pair(byte, uint32_t{0}),
+                                   [](const auto& a, const auto& b) { return a.first < b.first; }),
+                  {byte, child});
+    }
+    node = child;
+  }
+  nodes[node].accept |= accept_bit;
+}
+
+void LiteralSet::Trie::Finish() {
+  constexpr size_t kDenseFrom = 6;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    Node& n = nodes[i];
+    if (n.next.size() < kDenseFrom && i != 0) continue;  // the root always gets a table
+    dense.emplace_back();
+    dense.back().fill(0);
+    for (const auto& [b, child] : n.next) dense.back()[b] = child;  // pattern bytes are ASCII
+    n.dense = static_cast<uint32_t>(dense.size());
+  }
+}
+
+std::unique_ptr<LiteralSet> LiteralSet::FromPattern(std::string_view regex) {
+  std::vector<std::string> strings;
+  if (!Expander(regex).Run(&strings) || strings.empty()) return nullptr;
+  std::unique_ptr<LiteralSet> set(new LiteralSet());
+  for (std::string& s : strings) {
+    // \b only at the ends (repeated ones collapse); one inside is a
+    // condition between two bytes this matcher does not track.
+    int condition = 0;
+    size_t b = 0, e = s.size();
+    while (b < e && s[b] == kBoundary) {
+      condition |= 1;
+      ++b;
+    }
+    while (e > b && s[e - 1] == kBoundary) {
+      condition |= 2;
+      --e;
+    }
+    std::string body = s.substr(b, e - b);
+    if (body.empty() || body.find(kBoundary) != std::string::npos) return nullptr;
+    const uint8_t bit = static_cast<uint8_t>(1u << condition);
+    set->forward_.Add(body, bit, /*reversed=*/false);
+    set->reverse_.Add(body, bit, /*reversed=*/true);
+    if (set->forward_.nodes.size() > kMaxNodes) return nullptr;
+    set->max_length_ = std::max(set->max_length_, body.size());
+  }
+  set->all_need_start_boundary_ = true;
+  for (const Node& n : set->forward_.nodes) {
+    if (n.accept & 0b0101) set->all_need_start_boundary_ = false;  // a string without \b at its start
+  }
+  set->forward_.Finish();
+  set->reverse_.Finish();
+  set->string_count_ = strings.size();
+  return set;
+}
+
+int64_t LiteralSet::LeftmostStartEndingAt(std::string_view text, size_t end) const {
+  if (end > text.size()) return -1;
+  int64_t best = -1;
+  uint32_t node = 0;
+  size_t pos = end;
+  for (;;) {
+    const uint8_t accept = reverse_.nodes[node].accept;
+    if (accept && AcceptsAt(accept, text, pos, end)) best = static_cast<int64_t>(pos);
+    if (pos == 0) break;
+    node = reverse_.Child(node, kLower[static_cast<uint8_t>(text[pos - 1])]);
+    if (node == 0) break;
+    --pos;
+  }
+  return best;
+}
+
+bool LiteralSet::MatchesWithin(std::string_view text, size_t lo, size_t hi) const {
+  hi = std::min(hi, text.size());
+  for (size_t start = lo; start < hi; ++start) {
+    if (all_need_start_boundary_ && !IsBoundary(text, start)) continue;
+    uint32_t node = 0;
+    size_t pos = start;
+    while (pos < hi) {
+      node = forward_.Child(node, kLower[static_cast<uint8_t>(text[pos])]);
+      if (node == 0) break;
+      ++pos;
+      const uint8_t accept = forward_.nodes[node].accept;
+      if (accept && AcceptsAt(accept, text, start, pos)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace vigil::rules

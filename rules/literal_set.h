@@ -1,0 +1,96 @@
+// LiteralSet: a pattern whose language is a small finite set of ASCII
+// strings, matched without a regex engine.
+//
+// Most indicator patterns are phrases with alternations and optional
+// parts (`\bjust (?:legal|turned (?:18|eighteen))\b`, `\bteens?\b`). Their
+// language is finite, so they can be expanded to the strings they match
+// and put in a trie. The scanner then confirms a Hyperscan end offset by
+// walking a reversed trie back from the end (a few dozen byte compares)
+// instead of running RE2's reverse DFA, and tries `unless` context
+// patterns in a window by walking a forward trie.
+//
+// Supported syntax (anything else makes FromPattern return null, and the
+// caller keeps using RE2): printable ASCII literals, backslash escapes of
+// ASCII punctuation, `\d`, classes of ASCII characters and ranges
+// (`[0-9]`, `[a-z]`; no negation), groups `(...)` and `(?:...)`,
+// alternation `|`, the `?` quantifier, and `\b` where it ends up at the
+// start or the end of an expanded string. Matching is ASCII caseless, as
+// the pattern flags are (Hyperscan CASELESS, RE2 case-insensitive), and
+// `\b` is the ASCII word boundary both engines use ([0-9A-Za-z_] on one
+// side only), judged against the real neighbouring bytes of the text.
+//
+// Only for text without characters that RE2 folds onto ASCII letters
+// (U+212A KELVIN SIGN, U+017F LONG S): the normalised text, which is NFKC
+// and case folded, has none. Raw-text rules keep RE2.
+//
+// The expansion is capped (kMaxStrings, kMaxNodes): a pattern over the cap
+// stays with RE2.
+//
+// Immutable after construction; safe for concurrent readers.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil::rules {
+
+class LiteralSet {
+ public:
+  static constexpr size_t kMaxStrings = 4096;
+  static constexpr size_t kMaxNodes = 1 << 16;
+
+  // Null when `regex` is outside the supported syntax or over the caps.
+  static std::unique_ptr<LiteralSet> FromPattern(std::string_view regex);
+
+  // The leftmost start s such that text[s, end) is in the language with
+  // its word-boundary conditions met (RE2's `(?:p)\z` searched over
+  // text[0, end)), or -1 when there is none.
+  int64_t LeftmostStartEndingAt(std::string_view text, size_t end) const;
+
+  // True when some match lies entirely within text[lo, hi); the text
+  // outside the window still decides `\b` at its edges (RE2::Match with
+  // startpos/endpos, UNANCHORED).
+  bool MatchesWithin(std::string_view text, size_t lo, size_t hi) const;
+
+  size_t string_count() const { return string_count_; }
+  size_t max_length() const { return max_length_; }
+
+ private:
+  struct Node {
+    // Children sorted by byte (lower-case ASCII).
+    std::vector<std::pair<uint8_t, uint32_t>> next;
+    // Index into Trie::dense + 1 for a node with many children (the root
+    // of a word list), 0 otherwise.
+    uint32_t dense = 0;
+    // Bit i set: some string ends here with boundary condition i
+    // (bit 0: none, 1: \b at start, 2: \b at end, 3: both). In the
+    // reversed trie "start" and "end" keep their meaning in the text.
+    uint8_t accept = 0;
+  };
+  // A trie over the strings, forward or reversed.
+  struct Trie {
+    std::vector<Node> nodes;
+    std::vector<std::array<uint32_t, 128>> dense;  // child by byte, 0 none
+    uint32_t Child(uint32_t node, uint8_t byte) const;
+    void Add(const std::string& s, uint8_t accept_bit, bool reversed);
+    // Gives nodes with many children a direct table (after the last Add).
+    void Finish();
+  };
+
+  LiteralSet() = default;
+
+  Trie forward_;
+  Trie reverse_;
+  // Every string needs `\b` at its start: MatchesWithin tries only
+  // positions on a word boundary.
+  bool all_need_start_boundary_ = false;
+  size_t string_count_ = 0;
+  size_t max_length_ = 0;
+};
+
+}  // namespace vigil::rules

@@ -1,0 +1,153 @@
+// LiteralSet against RE2 on the same questions: which patterns it takes,
+// and, for every pattern of the core pack it takes, the leftmost start of
+// a match ending at each offset and whether a window holds a match, over
+// random texts built from the pattern's own words.
+#include "rules/literal_set.h"
+
+#include <catch2/catch.hpp>
+#include <re2/re2.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "rules/pack_loader.h"
+#include "rules/pattern_syntax.h"
+
+namespace {
+
+using vigil::rules::LiteralSet;
+
+// RE2's answer for LiteralSet::LeftmostStartEndingAt: the first start s
+// with pattern matching exactly text[s, end), with the whole text as
+// context for \b.
+int64_t Re2LeftmostStart(const RE2& re, const std::string& text, size_t end) {
+  for (size_t s = 0; s < end; ++s) {
+    if (re.Match(text, s, end, RE2::ANCHOR_BOTH, nullptr, 0)) return static_cast<int64_t>(s);
+  }
+  return -1;
+}
+
+// Random text over the pattern's letters, its words, spaces and a few
+// word and non-word neighbours, so that matches, near misses and
+// boundary cases all occur.
+std::string RandomText(std::mt19937* rng, const std::vector<std::string>& pieces, size_t parts) {
+  static const std::vector<std::string> kFiller = {" ", " ", "x", "_", "-", ".", "s", "9", "A", "é", ""};
+  std::string out;
+  for (size_t i = 0; i < parts; ++i) {
+    const bool piece = !pieces.empty() && (*rng)() % 2 == 0;
+    if (piece) {
+      const std::string& p = pieces[(*rng)() % pieces.size()];
+      // Sometimes only a prefix or a suffix of a word.
+      size_t cut = (*rng)() % 4 == 0 ? (*rng)() % (p.size() + 1) : p.size();
+      out += (*rng)() % 2 ? p.substr(0, cut) : p.substr(p.size() - cut);
+    } else {
+      out += kFiller[(*rng)() % kFiller.size()];
+    }
+  }
+  return out;
+}
+
+// The runs of letters and digits of a pattern: words its matches contain.
+std::vector<std::string> WordsOf(const std::string& regex) {
+  std::vector<std::string> words;
+  std::string w;
+  for (size_t i = 0; i < regex.size(); ++i) {
+    char c = regex[i];
+    if (c == '\\' && i + 1 < regex.size()) {
+      ++i;  // \b, \d, escaped punctuation: not part of a word
+      if (!w.empty()) words.push_back(w), w.clear();
+      continue;
+    }
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ') {
+      w += c;
+    } else if (!w.empty()) {
+      words.push_back(w);
+      w.clear();
+    }
+  }
+  if (!w.empty()) words.push_back(w);
+  return words;
+}
+
+void CheckAgainstRe2(const std::string& regex, std::mt19937* rng, int texts) {
+  INFO("pattern: " << regex);
+  std::unique_ptr<LiteralSet> set = LiteralSet::FromPattern(regex);
+  REQUIRE(set != nullptr);
+  RE2 re(regex, vigil::rules::Re2OptionsForPatterns());
+  REQUIRE(re.ok());
+  const std::vector<std::string> words = WordsOf(regex);
+  for (int t = 0; t < texts; ++t) {
+    const std::string text = RandomText(rng, words, 2 + (*rng)() % 8);
+    INFO("text: '" << text << "'");
+    for (size_t end = 0; end <= text.size(); ++end) {
+      INFO("end: " << end);
+      REQUIRE(set->LeftmostStartEndingAt(text, end) == Re2LeftmostStart(re, text, end));
+    }
+    const size_t lo = text.empty() ? 0 : (*rng)() % text.size();
+    const size_t hi = lo + (*rng)() % (text.size() - lo + 1);
+    INFO("window: [" << lo << ", " << hi << ")");
+    REQUIRE(set->MatchesWithin(text, lo, hi) == re.Match(text, lo, hi, RE2::UNANCHORED, nullptr, 0));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("LiteralSet takes finite phrase patterns and refuses the rest") {
+  for (const char* ok : {"\\byoung\\b", "\\bteens?\\b", "\\bjust (?:legal|turned (?:18|eighteen|legal))\\b",
+                         "[0-9] ?roses\\b", "\\b(?:2|two) ?(?:girls|ladies)\\b", "a\\.b\\-c", "[a-c]x|\\d\\d"}) {
+    INFO(ok);
+    CHECK(LiteralSet::FromPattern(ok) != nullptr);
+  }
+  for (const char* refused : {"young+", "a*", "a{2}", "\\w+", "(?i)young", "[^a]", "\\x{20E3}", "caf\xc3\xa9", ".",
+                              "^young", "young$", "a\\bb", "(young", "young)", "[ab", "a??", "", "a|", "\\"}) {
+    INFO(refused);
+    CHECK(LiteralSet::FromPattern(refused) == nullptr);
+  }
+  // Over the expansion cap: 16 optional letters make 65,536 strings.
+  CHECK(LiteralSet::FromPattern("a?b?c?d?e?f?g?h?i?j?k?l?m?n?o?p?") == nullptr);
+}
+
+TEST_CASE("LiteralSet finds the leftmost start and honours word boundaries") {
+  auto set = LiteralSet::FromPattern("\\b(?:young|very young|so young)\\b");
+  REQUIRE(set);
+  const std::string text = "she is very young, not youngish";
+  CHECK(set->LeftmostStartEndingAt(text, 17) == 7);   // "very young", not "young"
+  CHECK(set->LeftmostStartEndingAt(text, 28) == -1);  // "young" inside "youngish": no \b after it
+  CHECK(set->LeftmostStartEndingAt("YOUNG", 5) == 0);  // caseless
+  CHECK(set->MatchesWithin(text, 0, 17));
+  CHECK_FALSE(set->MatchesWithin(text, 0, 16));  // the match must end inside the window
+  CHECK_FALSE(set->MatchesWithin(text, 8, 16));  // "ery youn": no whole match inside
+  CHECK(set->MatchesWithin(text, 12, 17));
+}
+
+TEST_CASE("LiteralSet agrees with RE2 on hand-written patterns") {
+  std::mt19937 rng(7);
+  for (const char* p : {"\\byoung\\b", "\\bteens?\\b", "[0-9] ?roses\\b", "\\b(?:2|two) ?(?:girls|ladies)\\b",
+                        "(?:\\bab|abc\\b|b)", "\\b-x", "x-\\b", "[a-c]x|\\d\\d", "a\\.b|_b_"}) {
+    CheckAgainstRe2(p, &rng, 300);
+  }
+}
+
+TEST_CASE("LiteralSet agrees with RE2 on every core pack pattern it takes") {
+  vigil::rules::Pack pack;
+  vigil::rules::Diagnostics diags;
+  REQUIRE(vigil::rules::LoadPack(std::string(VIGIL_SOURCE_DIR) + "/rules/packs/core", &pack, &diags));
+  std::mt19937 rng(42);
+  int taken = 0, total = 0;
+  for (const vigil::rules::Rule& rule : pack.rules) {
+    std::vector<std::string> all;
+    for (const auto& p : rule.patterns) all.push_back(p.regex);
+    for (const auto& p : rule.unless.patterns) all.push_back(p.regex);
+    for (const std::string& regex : all) {
+      ++total;
+      if (!LiteralSet::FromPattern(regex)) continue;
+      ++taken;
+      CheckAgainstRe2(regex, &rng, 40);
+    }
+  }
+  // Most of the pack is phrases; if this drops, the scanner falls back to
+  // RE2 for them (correct, slower) and the expander should be looked at.
+  CHECK(taken * 10 >= total * 7);
+  WARN("LiteralSet takes " << taken << " of " << total << " core pack patterns");
+}
