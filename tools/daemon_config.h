@@ -21,7 +21,7 @@ struct DaemonConfig {
   std::string rules_cache = "<default>";  // compiled rule-set cache; "" disables
   int threads = 0;                        // scan workers; 0: one per core
   int http_threads = 1;                   // I/O threads of the HTTP server
-  int committers = 8;                     // threads feeding the store's group commit
+  int committers = 8;                     // ignored (kept so old configs load); see docs/operations.md
   size_t queue_batches = 64;              // batches held by the ingest pipeline
   size_t queue_bytes = size_t{256} << 20; // bytes held by the ingest pipeline
   size_t max_body_bytes = size_t{64} << 20;

@@ -23,6 +23,8 @@
 // queued), wait for sessions to write their replies, stop.
 #include "tools/http_server.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -55,6 +57,8 @@ constexpr const char* kCsp =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "frame-ancestors 'none'; base-uri 'none'";
 constexpr size_t kStaticBodyLimit = 1 << 20;
+constexpr size_t kSmallBody = 4096;
+constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kMaxBatchesInFlightPerConnection = 4;
 constexpr auto kQueueFullRetry = std::chrono::milliseconds(20);
 constexpr auto kDrainGrace = std::chrono::seconds(10);
@@ -209,6 +213,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     } else {
       parser_->body_limit(kStaticBodyLimit);
     }
+    // Beast reads at most max(512, free capacity) bytes per receive; a
+    // large body read through a small buffer costs hundreds of receives,
+    // timer updates and wake-ups per request. Room for 64 KiB per read
+    // (kept for the connection's next requests; at most
+    // max_connections * 64 KiB in all).
+    if (parser_->content_length().value_or(0) > kSmallBody || parser_->chunked()) buffer_.reserve(kReadChunk);
     if (beast::iequals(req[http::field::expect], "100-continue") && has_body) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
       stream_.expires_after(std::chrono::seconds(server_->config.read_timeout_seconds));
@@ -730,7 +740,12 @@ void HttpServer::Run() {
   s->Accept(false);
   if (s->ingest_enabled) s->Accept(true);
   std::vector<std::thread> threads;
-  for (int i = 1; i < s->config.http_threads; ++i) threads.emplace_back([s] { s->ioc.run(); });
+  for (int i = 1; i < s->config.http_threads; ++i) {
+    threads.emplace_back([s] {
+      pthread_setname_np(pthread_self(), "vigil-http");
+      s->ioc.run();
+    });
+  }
   s->ioc.run();
   for (std::thread& t : threads) t.join();
   if (s->drain_thread.joinable()) s->drain_thread.join();

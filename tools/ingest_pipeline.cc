@@ -1,10 +1,14 @@
 // IngestPipeline: Submit cuts a body into chunks of lines and queues them
 // in scan_queue_; scan workers parse and scan chunks (of any batch) in
 // parallel; the worker that finishes a batch's last chunk joins the chunk
-// outputs in line order and moves the batch to commit_queue_; a committer thread stores it with
-// Store::PutScanned (which joins the store's group commit) and calls the
-// batch's callback. in_flight_* count a batch from Submit to its callback.
+// outputs in line order and hands the batch to Store::PutScannedAsync
+// (which joins the store's group commit); the store's thread calls Finish
+// once the batch is durable, and Finish runs the batch's callback. No
+// thread of this pipeline waits for a sync. in_flight_* count a batch from
+// Submit to its callback.
 #include "tools/ingest_pipeline.h"
+
+#include <pthread.h>
 
 #include <algorithm>
 #include <cstring>
@@ -47,6 +51,8 @@ struct IngestPipeline::Batch {
   size_t chunks_left = 0;  // guarded by mu_
   std::vector<scanner::Document> docs;
   std::vector<scanner::ScanResult> results;
+  std::vector<storage::ScannedAd> ads;  // points into docs/results; valid until Finish
+  std::chrono::steady_clock::time_point commit_started;
   IngestOutcome outcome;
 };
 
@@ -68,8 +74,13 @@ IngestPipeline::IngestPipeline(storage::Store* store, LiveRules* rules, Metrics*
     if (scan) w->context = scan->NewContext();
     workers_.push_back(std::move(w));
   }
-  for (int i = 0; i < options_.scan_workers; ++i) threads_.emplace_back([this, i] { ScanLoop(i); });
-  for (int i = 0; i < options_.committers; ++i) threads_.emplace_back([this] { CommitLoop(); });
+  // Named so that top, perf and load_gen can tell the stages apart.
+  for (int i = 0; i < options_.scan_workers; ++i) {
+    threads_.emplace_back([this, i] {
+      pthread_setname_np(pthread_self(), "vigil-scan");
+      ScanLoop(i);
+    });
+  }
 }
 
 IngestPipeline::~IngestPipeline() { Shutdown(); }
@@ -158,12 +169,10 @@ void IngestPipeline::ScanLoop(int index) {
     }
     if (owned->docs.empty()) {
       Finish(std::move(owned));
-      lock.lock();
     } else {
-      lock.lock();
-      commit_queue_.push_back(std::move(owned));
-      commit_cv_.notify_one();
+      Commit(std::move(owned));
     }
+    lock.lock();
   }
 }
 
@@ -211,25 +220,23 @@ void IngestPipeline::ScanChunk(Batch* batch, Chunk* chunk, Worker* worker) {
   }
 }
 
-void IngestPipeline::CommitLoop() {
-  std::unique_lock lock(mu_);
-  while (true) {
-    commit_cv_.wait(lock, [&] {
-      return !commit_queue_.empty() || (stopping_ && scan_queue_.empty() && scanning_batches_.empty());
-    });
-    if (commit_queue_.empty()) return;
-    std::unique_ptr<Batch> batch = std::move(commit_queue_.front());
-    commit_queue_.pop_front();
+void IngestPipeline::Commit(std::unique_ptr<Batch> batch) {
+  {
+    std::lock_guard lock(mu_);
     ++committing_;
-    lock.unlock();
-    std::vector<storage::ScannedAd> ads;
-    ads.reserve(batch->docs.size());
-    for (size_t i = 0; i < batch->docs.size(); ++i) ads.push_back({&batch->docs[i], &batch->results[i]});
-    storage::PutStats stats;
-    auto started = std::chrono::steady_clock::now();
-    Status s = store_->PutScanned(ads, &stats);
-    if (metrics_) metrics_->commit_seconds.Observe(SecondsSince(started));
-    IngestOutcome& out = batch->outcome;
+  }
+  batch->ads.reserve(batch->docs.size());
+  for (size_t i = 0; i < batch->docs.size(); ++i) batch->ads.push_back({&batch->docs[i], &batch->results[i]});
+  batch->commit_started = std::chrono::steady_clock::now();
+  std::span<const storage::ScannedAd> ads = batch->ads;
+  // The store calls back exactly once (on this thread for invalid input,
+  // else on its own thread once the batch is durable); the batch lives
+  // until then.
+  Batch* raw = batch.release();
+  store_->PutScannedAsync(ads, [this, raw](const Status& s, const storage::PutStats& stats) {
+    std::unique_ptr<Batch> owned(raw);
+    if (metrics_) metrics_->commit_seconds.Observe(SecondsSince(owned->commit_started));
+    IngestOutcome& out = owned->outcome;
     out.status = s;
     if (s.ok()) {
       out.new_ads = stats.new_ads;
@@ -238,13 +245,14 @@ void IngestPipeline::CommitLoop() {
       out.flagged = stats.flagged;
       out.accepted = stats.ads;
     } else {
-      spdlog::error("ingest commit failed ({} documents): {}", ads.size(), s.ToString());
+      spdlog::error("ingest commit failed ({} documents): {}", owned->ads.size(), s.ToString());
     }
-    Finish(std::move(batch));
-    lock.lock();
-    --committing_;
-    commit_cv_.notify_all();  // Shutdown's committers may be waiting for the scan stage to drain
-  }
+    {
+      std::lock_guard lock(mu_);
+      --committing_;
+    }
+    Finish(std::move(owned));
+  });
 }
 
 void IngestPipeline::Finish(std::unique_ptr<Batch> batch) {
@@ -267,11 +275,11 @@ void IngestPipeline::Finish(std::unique_ptr<Batch> batch) {
   IngestOutcome outcome = std::move(batch->outcome);
   batch.reset();
   if (done) done(std::move(outcome));
-  {
-    std::lock_guard lock(mu_);
-    --in_flight_batches_;
-    in_flight_bytes_ -= bytes;
-  }
+  // Notified under the lock: this may run on the store's thread, and once
+  // the lock is released Shutdown may return and the pipeline be destroyed.
+  std::lock_guard lock(mu_);
+  --in_flight_batches_;
+  in_flight_bytes_ -= bytes;
   idle_cv_.notify_all();
 }
 
@@ -283,7 +291,6 @@ void IngestPipeline::Shutdown() {
   stopping_ = true;
   lock.unlock();
   scan_cv_.notify_all();
-  commit_cv_.notify_all();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }
@@ -295,7 +302,7 @@ size_t IngestPipeline::scan_queue_batches() const {
 
 size_t IngestPipeline::commit_queue_batches() const {
   std::lock_guard lock(mu_);
-  return commit_queue_.size() + committing_;
+  return committing_;
 }
 
 size_t IngestPipeline::queued_bytes() const {

@@ -2,17 +2,17 @@
 //
 //   Submit (any thread) -> bounded queue -> N scan workers (one
 //   DocumentParser and one ScanContext each; the live scanner is taken
-//   per chunk) -> commit stage -> Store::PutScanned (synced) -> callback.
+//   per chunk) -> Store::PutScannedAsync (synced group commit) -> callback.
 //
 // A batch is cut into chunks of kChunkLines lines that the scan workers
 // take independently, so one large batch is scanned on every core at once
 // (ack latency) and many batches keep every core busy (throughput).
 //
-// The commit stage hands each scanned batch to the store from one of a
-// few committer threads; the store's writer queue commits every batch
-// waiting at that moment in ONE synced RocksDB write (group commit) and
-// still reports each batch's own counts. A batch's callback runs only after
-// its write is durable, so an acknowledged document survives a crash.
+// The scan worker that finishes a batch hands it to the store without
+// waiting; the store's writer commits every batch queued at that moment in
+// ONE synced RocksDB write (group commit) and still reports each batch's
+// own counts. A batch's callback runs only after its write is durable, so
+// an acknowledged document survives a crash.
 //
 // Bounds: at most `max_batches` batches and `max_bytes` bytes are held at
 // once (scan and commit stages together); Submit refuses more with
@@ -20,8 +20,9 @@
 // 503 with Retry-After). Memory stays bounded whatever the load.
 //
 // Thread-safety: Submit and Shutdown may be called from many threads.
-// Callbacks run on committer threads (or the scan worker for a batch with
-// nothing to store) and must not block for long.
+// Callbacks run on the store's commit thread (or a scan worker for a batch
+// with nothing to store, or one the store refused) and must not block for
+// long: the store's next group commit waits for them.
 #pragma once
 
 #include <chrono>
@@ -66,7 +67,7 @@ class IngestPipeline {
  public:
   struct Options {
     int scan_workers = 2;
-    int committers = 8;
+    int committers = 8;  // unused: batches go to the store without committer threads (kept for old configs)
     size_t max_batches = 64;
     size_t max_bytes = size_t{256} << 20;
     size_t max_line_bytes = size_t{1} << 20;
@@ -98,7 +99,7 @@ class IngestPipeline {
   struct Chunk;
   struct Worker;
   void ScanLoop(int index);
-  void CommitLoop();
+  void Commit(std::unique_ptr<Batch> batch);
   void ScanChunk(Batch* batch, Chunk* chunk, Worker* worker);
   void Finish(std::unique_ptr<Batch> batch);
 
@@ -109,15 +110,13 @@ class IngestPipeline {
 
   mutable std::mutex mu_;
   std::condition_variable scan_cv_;
-  std::condition_variable commit_cv_;
   std::condition_variable idle_cv_;
   std::deque<std::pair<Batch*, Chunk*>> scan_queue_;  // chunks to scan; batches owned by scanning_batches_
   std::vector<std::unique_ptr<Batch>> scanning_batches_;
-  std::deque<std::unique_ptr<Batch>> commit_queue_;
   size_t in_flight_batches_ = 0;
   size_t in_flight_bytes_ = 0;
   size_t scanning_ = 0;  // chunks being scanned
-  size_t committing_ = 0;
+  size_t committing_ = 0;  // batches handed to the store, not yet durable
   bool closed_ = false;
   bool stopping_ = false;
   std::vector<std::unique_ptr<Worker>> workers_;
