@@ -131,6 +131,7 @@ class Reader {
     return Byte(&f) && f == kFormatV1;
   }
   bool done() const { return in_.empty(); }
+  std::string_view rest() const { return in_; }
 
  private:
   std::string_view in_;
@@ -514,6 +515,19 @@ std::string EncodeAdRecord(const scanner::Document& d, std::string_view content_
   return w.Take();
 }
 
+bool DecodeAdSummary(std::string_view in, uint32_t* version, std::string* content_hash, int64_t* time,
+                     size_t* text_size) {
+  Reader r(in);
+  int64_t ingested_at_ms;
+  std::string_view text;
+  if (!(r.Format() && r.Unsigned(version) && r.String(content_hash) && r.Signed(time) && r.Signed(&ingested_at_ms) &&
+        r.StringView(&text))) {
+    return false;
+  }
+  *text_size = text.size();
+  return true;
+}
+
 std::string EncodeAdRecord(const AdRecord& ad) {
   return EncodeAdRecord(ad.doc, ad.content_hash, ad.version, ad.time, ad.ingested_at_ms);
 }
@@ -580,6 +594,31 @@ bool DecodeFindings(std::string_view in, scanner::ScanResult* result) {
   }
   return ReadHits(&r, &result->hits) && ReadHits(&r, &result->suppressed) &&
          r.Strings(&result->truncated) && r.done();
+}
+
+namespace {
+
+// Splits an encoded findings value around its pack version: the bytes
+// before it, the pack version, the bytes after it.
+bool SplitAtPackVersion(std::string_view in, std::string_view* before, std::string_view* pack,
+                        std::string_view* after) {
+  Reader r(in);
+  double score;
+  bool flagged;
+  std::vector<std::string> categories;
+  if (!(r.Format() && r.Double(&score) && r.Bool(&flagged) && r.Strings(&categories))) return false;
+  *before = in.substr(0, in.size() - r.rest().size());
+  if (!r.StringView(pack)) return false;
+  *after = r.rest();
+  return true;
+}
+
+}  // namespace
+
+bool SameFindingsButPackVersion(std::string_view a, std::string_view b) {
+  std::string_view a_before, a_pack, a_after, b_before, b_pack, b_after;
+  return SplitAtPackVersion(a, &a_before, &a_pack, &a_after) && SplitAtPackVersion(b, &b_before, &b_pack, &b_after) &&
+         a_before == b_before && a_after == b_after;
 }
 
 bool DecodeFindingsEntities(std::string_view in, std::vector<EntityRef>* entities) {

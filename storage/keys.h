@@ -132,6 +132,10 @@ std::string EncodeAdRecord(const AdRecord& ad);
 std::string EncodeAdRecord(const scanner::Document& doc, std::string_view content_hash, uint32_t version,
                            int64_t time, int64_t ingested_at_ms);
 bool DecodeAdRecord(std::string_view in, AdRecord* ad);
+// The fields of an encoded AdRecord the ingest pipeline needs (no copy of
+// the text). Checks only the bytes it reads.
+bool DecodeAdSummary(std::string_view in, uint32_t* version, std::string* content_hash, int64_t* time,
+                     size_t* text_size);
 
 // Every field of the result except its id (the key).
 std::string EncodeFindings(const scanner::ScanResult& result);
@@ -139,6 +143,10 @@ bool DecodeFindings(std::string_view in, scanner::ScanResult* result);
 // Only the indexed entities of an encoded findings value (IndexedEntities),
 // without decoding everything else into strings.
 bool DecodeFindingsEntities(std::string_view in, std::vector<EntityRef>* entities);
+// Whether two encoded findings values differ in nothing but the pack
+// version (a rescan that found the same hits, entities, score and verdict).
+// False when either does not decode.
+bool SameFindingsButPackVersion(std::string_view a, std::string_view b);
 
 std::string EncodeLead(const LeadRecord& lead);
 bool DecodeLead(std::string_view in, LeadRecord* lead);

@@ -12,8 +12,11 @@
 // group k's overlay (the "carry"), so staging and writing use both cores.
 // At most one group is in flight while the next stages; a failed write
 // fails the group staged on top of it and restarts staging from the
-// database. Other writes (reviews, audit, rescans, checkpoints) wait until
-// no group is in flight, drop the carry and commit directly.
+// database. Rescans (ReplaceFindings) queue in the same pipeline: staged
+// against the same overlay, they write nothing for unchanged findings and
+// commit their checkpoint in the group's batch. Other writes (reviews,
+// audit, checkpoints, tokens) wait until no group is in flight, drop the
+// carry and commit directly.
 //
 // Reads take a RocksDB snapshot (writers) or a shared lock against
 // Refresh (read-only secondaries) so every read sees one state.
@@ -266,6 +269,14 @@ void PutStats::Add(const PutStats& o) {
   flagged += o.flagged;
 }
 
+void ReplaceStats::Add(const ReplaceStats& o) {
+  ads += o.ads;
+  unchanged += o.unchanged;
+  pack_only += o.pack_only;
+  changed += o.changed;
+  stale += o.stale;
+}
+
 // ---------------------------------------------------------------------------
 
 namespace internal {
@@ -284,6 +295,8 @@ struct StagedAd {
   bool lead_dirty = false;
   bool entities_loaded = false;
   std::vector<EntityRef> entities;  // indexed entities of the current findings
+  bool findings_loaded = false;
+  std::string findings_raw;  // the encoded findings of the current version
   bool rescored = false;  // findings written in this group: network re-derived from its phones
   uint64_t touched_seq = 0;  // the last group that wrote this ad
 };
@@ -330,10 +343,26 @@ struct Store::Impl {
   rocksdb::ColumnFamilyHandle* cf[keys::kCfCount] = {};
 
   // ---- writers: the ingest pipeline (see the overview) ----
+  // A queued write: scanned documents (PutScanned) or new findings of
+  // stored ads with an optional checkpoint (ReplaceFindings).
   struct PutRequest {
     std::span<const ScannedAd> ads;
     std::function<void(const Status&, const PutStats&)> done;
     PutStats stats;
+    bool replace = false;
+    std::span<const FindingsUpdate> updates;
+    std::optional<CheckpointWrite> checkpoint;
+    std::function<void(const Status&, const ReplaceStats&)> replace_done;
+    ReplaceStats replace_stats;
+    Status rejected;  // this request alone failed while staging (nothing of it staged)
+    void Complete(const Status& s) {
+      const Status& outcome = s.ok() ? rejected : s;
+      if (replace) {
+        replace_done(outcome, outcome.ok() ? replace_stats : ReplaceStats{});
+      } else {
+        done(outcome, outcome.ok() ? stats : PutStats{});
+      }
+    }
   };
   struct StagedGroup {
     uint64_t seq = 0;
@@ -414,7 +443,7 @@ struct Store::Impl {
   void StagerLoop();
   void WriterLoop();
   void StageGroup(std::vector<std::unique_ptr<PutRequest>> group);
-  Status CommitReplace(std::span<const FindingsUpdate> updates);
+  void Enqueue(std::unique_ptr<PutRequest> request);
   Result<uint64_t> AppendAuditLocked(const AuditEvent& event, rocksdb::WriteBatch* batch);
 };
 
@@ -826,7 +855,7 @@ class Staging {
     for (size_t i = 0; i < todo.size(); ++i) {
       StagedAd& st = ads_[std::string(todo[i])];
       if (statuses[i].IsNotFound()) {
-        st.lead_loaded = st.entities_loaded = true;
+        st.lead_loaded = st.entities_loaded = st.findings_loaded = true;
         continue;
       }
       if (!statuses[i].ok()) return FromRocks(statuses[i], "reading ads");
@@ -834,6 +863,69 @@ class Staging {
       if (Status s = LoadAdFields(todo[i], &st); !s.ok()) return s;
     }
     return Status::Ok();
+  }
+
+  // Loads the leads and findings of these stored ads (two MultiGets), for
+  // ReplaceFindings.
+  Status PrefetchLeadsAndFindings(std::span<const FindingsUpdate> updates) {
+    std::vector<std::pair<std::string_view, StagedAd*>> todo;
+    for (const FindingsUpdate& u : updates) {
+      auto it = ads_.find(u.ad_id);
+      if (it == ads_.end() || !it->second.exists || it->second.lead_loaded || it->second.findings_loaded) continue;
+      todo.emplace_back(it->first, &it->second);
+    }
+    if (todo.empty()) return Status::Ok();
+    std::sort(todo.begin(), todo.end());
+    todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+    std::vector<rocksdb::Slice> keys;
+    keys.reserve(todo.size());
+    for (const auto& [id, st] : todo) keys.emplace_back(id.data(), id.size());
+    std::vector<rocksdb::PinnableSlice> leads(todo.size()), findings(todo.size());
+    std::vector<rocksdb::Status> lead_statuses(todo.size()), findings_statuses(todo.size());
+    const rocksdb::ReadOptions ro;
+    impl_->db->MultiGet(ro, impl_->H(Cf::kLeads), keys.size(), keys.data(), leads.data(), lead_statuses.data(),
+                        /*sorted_input=*/true);
+    impl_->db->MultiGet(ro, impl_->H(Cf::kFindings), keys.size(), keys.data(), findings.data(),
+                        findings_statuses.data(), /*sorted_input=*/true);
+    for (size_t i = 0; i < todo.size(); ++i) {
+      const std::string_view id = todo[i].first;
+      StagedAd& st = *todo[i].second;
+      if (lead_statuses[i].ok()) {
+        LeadRecord lead;
+        if (!keys::DecodeLead(View(leads[i]), &lead)) return CorruptRecord("lead", id);
+        st.db_lead = lead;
+        st.lead = std::move(lead);
+      } else if (!lead_statuses[i].IsNotFound()) {
+        return FromRocks(lead_statuses[i], "reading leads");
+      }
+      st.lead_loaded = true;
+      if (findings_statuses[i].ok()) {
+        st.findings_raw.assign(findings[i].data(), findings[i].size());
+        st.entities.clear();
+        if (!keys::DecodeFindingsEntities(st.findings_raw, &st.entities)) return CorruptRecord("findings", id);
+      } else if (!findings_statuses[i].IsNotFound()) {
+        return FromRocks(findings_statuses[i], "reading findings");
+      }
+      st.findings_loaded = st.entities_loaded = true;
+    }
+    return Status::Ok();
+  }
+
+  // Whether every update of a ReplaceFindings request can be applied to the
+  // ads as staged so far: the ad exists and the findings fit its text.
+  Status CheckReplace(std::span<const FindingsUpdate> updates) const {
+    for (const FindingsUpdate& u : updates) {
+      auto it = ads_.find(u.ad_id);
+      if (it == ads_.end() || !it->second.exists) return Status::NotFound(fmt::format("no ad with id {:?}", u.ad_id));
+      if (u.expected_version != 0 && u.expected_version != it->second.version) continue;
+      if (Status s = ValidateScan(u.ad_id, it->second.text_size, *u.result); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  // A checkpoint in the batch (the last one staged for a name wins).
+  void StageCheckpoint(const CheckpointWrite& checkpoint) {
+    Put(Cf::kCheckpoints, checkpoint.name, checkpoint.value);
   }
 
   // A scanned document: duplicate, new ad or new version.
@@ -862,7 +954,9 @@ class Staging {
     st.text_size = doc.text.size();
     st.exists = true;
     Put(Cf::kAds, doc.id, st.ad_raw);
-    Put(Cf::kFindings, doc.id, keys::EncodeFindings(result));
+    st.findings_raw = keys::EncodeFindings(result);
+    st.findings_loaded = true;
+    Put(Cf::kFindings, doc.id, st.findings_raw);
 
     LeadRecord lead;
     lead.base_score = lead.score = result.score;
@@ -884,14 +978,40 @@ class Staging {
     return Status::Ok();
   }
 
-  // New findings for a stored ad (rescans).
-  Status StageReplace(const std::string& ad_id, const ScanResult& result) {
+  // New findings for a stored ad (rescans); CheckReplace accepted them.
+  // Findings equal to the stored ones write nothing; equal but for the
+  // pack version, only the findings and the lead record.
+  Status StageReplace(const FindingsUpdate& u, ReplaceStats* stats) {
+    const std::string& ad_id = u.ad_id;
+    const ScanResult& result = *u.result;
     StagedAd& st = ads_.at(ad_id);
-    if (!st.exists) return Status::NotFound(fmt::format("no ad with id {:?}", ad_id));
-    if (Status s = ValidateScan(ad_id, st.text_size, result); !s.ok()) return s;
+    ++stats->ads;
+    if (u.expected_version != 0 && u.expected_version != st.version) {
+      ++stats->stale;
+      return Status::Ok();
+    }
     if (Status s = LoadLeadAndEntities(ad_id, &st); !s.ok()) return s;
     if (!st.lead) return Status::Corruption(fmt::format("ad {:?} has no lead record; run `vigil store check`", ad_id));
-    Put(Cf::kFindings, ad_id, keys::EncodeFindings(result));
+    std::string encoded = keys::EncodeFindings(result);
+    if (encoded == st.findings_raw) {
+      ++stats->unchanged;
+      return Status::Ok();
+    }
+    if (keys::SameFindingsButPackVersion(encoded, st.findings_raw)) {
+      ++stats->pack_only;
+      st.findings_raw = encoded;
+      Put(Cf::kFindings, ad_id, std::move(encoded));
+      st.lead->pack_version = result.pack_version;
+      if (!st.lead_dirty) {  // else Finish writes the lead
+        Put(Cf::kLeads, ad_id, keys::EncodeLead(*st.lead));
+        st.db_lead = st.lead;
+        st.touched_seq = seq_;
+      }
+      return Status::Ok();
+    }
+    ++stats->changed;
+    st.findings_raw = encoded;
+    Put(Cf::kFindings, ad_id, std::move(encoded));
     LeadRecord lead = *st.lead;
     lead.base_score = result.score;
     lead.flagged = result.flagged;
@@ -945,11 +1065,10 @@ class Staging {
 
   // Fills the fields of a stored ad from st->ad_raw.
   static Status LoadAdFields(std::string_view ad_id, StagedAd* st) {
-    AdRecord ad;
-    if (!keys::DecodeAdRecord(st->ad_raw, &ad)) return CorruptRecord("ad", ad_id);
-    st->content_hash = std::move(ad.content_hash);
-    st->version = ad.version;
-    st->text_size = ad.doc.text.size();
+    int64_t time;
+    if (!keys::DecodeAdSummary(st->ad_raw, &st->version, &st->content_hash, &time, &st->text_size)) {
+      return CorruptRecord("ad", ad_id);
+    }
     st->exists = true;
     return Status::Ok();
   }
@@ -969,14 +1088,17 @@ class Staging {
       }
       st->lead_loaded = true;
     }
-    if (!st->entities_loaded) {
-      Status s = impl_->Get(ro, Cf::kFindings, ad_id, &raw);
+    if (!st->entities_loaded || !st->findings_loaded) {
+      Status s = impl_->Get(ro, Cf::kFindings, ad_id, &st->findings_raw);
       if (s.ok()) {
-        if (!keys::DecodeFindingsEntities(raw, &st->entities)) return CorruptRecord("findings", ad_id);
+        st->entities.clear();
+        if (!keys::DecodeFindingsEntities(st->findings_raw, &st->entities)) return CorruptRecord("findings", ad_id);
       } else if (!s.IsNotFound()) {
         return s;
+      } else {
+        st->findings_raw.clear();
       }
-      st->entities_loaded = true;
+      st->entities_loaded = st->findings_loaded = true;
     }
     return Status::Ok();
   }
@@ -1168,19 +1290,28 @@ class Staging {
     LeadRecord& lead = *st->lead;
     lead.score = lead.network ? NetworkBoostedScore(lead.base_score, impl_->network.boost) : lead.base_score;
     const std::vector<keys::IndexEntry> entries = keys::LeadIndexEntries(id, lead);
+    const std::string value = keys::EncodeLeadIndexValue(lead);
+    std::vector<keys::IndexEntry> old_entries;
+    bool same_value = false;
     if (st->db_lead) {
-      for (const keys::IndexEntry& old : keys::LeadIndexEntries(id, *st->db_lead)) {
+      old_entries = keys::LeadIndexEntries(id, *st->db_lead);
+      for (const keys::IndexEntry& old : old_entries) {
         if (std::find(entries.begin(), entries.end(), old) == entries.end()) {
           Delete(old.cf, old.key);
         }
       }
+      same_value = keys::EncodeLeadIndexValue(*st->db_lead) == value;
       StatusCount& c = counts_[st->db_lead->status];
       --c.total;
       if (st->db_lead->flagged) --c.flagged;
     }
-    const std::string value = keys::EncodeLeadIndexValue(lead);
-    for (const keys::IndexEntry& e : entries) Put(e.cf, e.key, value);
-    Put(Cf::kLeads, id, keys::EncodeLead(lead));
+    // An entry that exists with the same value needs no write.
+    for (const keys::IndexEntry& e : entries) {
+      if (same_value && std::find(old_entries.begin(), old_entries.end(), e) != old_entries.end()) continue;
+      Put(e.cf, e.key, value);
+    }
+    std::string encoded = keys::EncodeLead(lead);
+    if (!st->db_lead || keys::EncodeLead(*st->db_lead) != encoded) Put(Cf::kLeads, id, std::move(encoded));
     StatusCount& c = counts_[lead.status];
     ++c.total;
     if (lead.flagged) ++c.flagged;
@@ -1278,9 +1409,24 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
     std::vector<std::string_view> ids;
     for (const auto& r : group) {
       for (const ScannedAd& a : r->ads) ids.push_back(a.doc->id);
+      for (const FindingsUpdate& u : r->updates) ids.push_back(u.ad_id);
     }
     if (Status st = staging.PrefetchAds(ids); !st.ok()) return st;
+    for (const auto& r : group) {
+      if (Status st = staging.PrefetchLeadsAndFindings(r->updates); !st.ok()) return st;
+    }
     for (auto& r : group) {
+      if (r->replace) {
+        if (Status st = staging.CheckReplace(r->updates); !st.ok()) {
+          r->rejected = st;  // this request alone; nothing of it is staged
+          continue;
+        }
+        for (const FindingsUpdate& u : r->updates) {
+          if (Status st = staging.StageReplace(u, &r->replace_stats); !st.ok()) return st;
+        }
+        if (r->checkpoint) staging.StageCheckpoint(*r->checkpoint);
+        continue;
+      }
       for (const ScannedAd& a : r->ads) {
         ++r->stats.ads;
         if (Status st = staging.StagePut(*a.doc, *a.result, &r->stats); !st.ok()) return st;
@@ -1294,7 +1440,7 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
     reset_carry = true;
     lock.unlock();
     stage_cv.notify_all();
-    for (auto& r : group) r->done(s, PutStats{});
+    for (auto& r : group) r->Complete(s);
     return;
   }
   auto staged = std::make_unique<StagedGroup>();
@@ -1339,7 +1485,7 @@ void Store::Impl::WriterLoop() {
       --in_flight;
     }
     stage_cv.notify_all();
-    for (auto& r : group->requests) r->done(s, r->stats);
+    for (auto& r : group->requests) r->Complete(s);
   }
 }
 
@@ -1387,17 +1533,19 @@ void Store::PutScannedAsync(std::span<const ScannedAd> ads,
   auto request = std::make_unique<Impl::PutRequest>();
   request->ads = ads;
   request->done = std::move(done);
+  impl_->Enqueue(std::move(request));
+}
+
+void Store::Impl::Enqueue(std::unique_ptr<PutRequest> request) {
   {
-    std::lock_guard lock(impl_->queue_mu);
-    if (!impl_->stopping) {
-      impl_->queue.push_back(std::move(request));
-    }
+    std::lock_guard lock(queue_mu);
+    if (!stopping) queue.push_back(std::move(request));
   }
   if (request) {  // not queued: the store is closing
-    request->done(Status::Unavailable(fmt::format("the store at {} is closing", impl_->dir)), PutStats{});
+    request->Complete(Status::Unavailable(fmt::format("the store at {} is closing", dir)));
     return;
   }
-  impl_->queue_cv.notify_one();
+  queue_cv.notify_one();
 }
 
 Status Store::PutScanned(std::span<const ScannedAd> ads, PutStats* stats) {
@@ -1426,29 +1574,53 @@ Status Store::PutScanned(const std::vector<std::pair<Document, ScanResult>>& ads
   return PutScanned(refs, stats);
 }
 
-Status Store::Impl::CommitReplace(std::span<const FindingsUpdate> updates) {
-  Staging staging(this, clock_ms(), next_group_seq++, nullptr);
-  std::vector<std::string_view> ids;
-  for (const FindingsUpdate& u : updates) ids.push_back(u.ad_id);
-  if (Status s = staging.PrefetchAds(ids); !s.ok()) return s;
-  for (const FindingsUpdate& u : updates) {
-    if (Status s = staging.StageReplace(u.ad_id, *u.result); !s.ok()) return s;
+void Store::ReplaceFindingsAsync(std::span<const FindingsUpdate> updates, std::optional<CheckpointWrite> checkpoint,
+                                 std::function<void(const Status&, const ReplaceStats&)> done) {
+  Status s = impl_->WritableCheck("replacing findings");
+  for (size_t i = 0; s.ok() && i < updates.size(); ++i) {
+    const FindingsUpdate& u = updates[i];
+    if (!u.result) {
+      s = Status::InvalidArgument(fmt::format("findings for {:?} are missing", u.ad_id));
+    } else if (u.ad_id.empty()) {
+      s = Status::InvalidArgument("a findings update has an empty ad id");
+    }
   }
-  if (Status s = staging.Finish(); !s.ok()) return s;
-  if (Status s = Commit(staging.BuildBatch()); !s.ok()) return s;
-  counts = staging.counts();
-  return Status::Ok();
+  if (s.ok() && checkpoint && checkpoint->name.empty()) s = Status::InvalidArgument("saving a checkpoint: the name is empty");
+  if (!s.ok() || (updates.empty() && !checkpoint)) {
+    done(s, ReplaceStats{});
+    return;
+  }
+  auto request = std::make_unique<Impl::PutRequest>();
+  request->replace = true;
+  request->updates = updates;
+  request->checkpoint = std::move(checkpoint);
+  request->replace_done = std::move(done);
+  impl_->Enqueue(std::move(request));
+}
+
+Status Store::ReplaceFindings(std::span<const FindingsUpdate> updates, const CheckpointWrite* checkpoint,
+                              ReplaceStats* stats) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+  Status result;
+  ReplaceStats got;
+  ReplaceFindingsAsync(updates, checkpoint ? std::optional<CheckpointWrite>(*checkpoint) : std::nullopt,
+                       [&](const Status& s, const ReplaceStats& st) {
+                         std::lock_guard lock(mu);
+                         result = s;
+                         got = st;
+                         finished = true;
+                         cv.notify_one();  // under the lock: the waiter's stack outlives this call
+                       });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return finished; });
+  if (result.ok() && stats) stats->Add(got);
+  return result;
 }
 
 Status Store::ReplaceFindings(std::span<const FindingsUpdate> updates) {
-  if (Status s = impl_->WritableCheck("replacing findings"); !s.ok()) return s;
-  for (const FindingsUpdate& u : updates) {
-    if (!u.result) return Status::InvalidArgument(fmt::format("findings for {:?} are missing", u.ad_id));
-    if (u.ad_id.empty()) return Status::InvalidArgument("a findings update has an empty ad id");
-  }
-  if (updates.empty()) return Status::Ok();
-  ExclusiveWrite exclusive(*impl_);
-  return impl_->CommitReplace(updates);
+  return ReplaceFindings(updates, nullptr, nullptr);
 }
 
 Status Store::ReplaceFindings(std::string_view ad_id, const ScanResult& result) {
@@ -1667,6 +1839,52 @@ Status Store::ForEachAd(std::string_view start_after,
     if (!visit(ad)) return Status::Ok();
   }
   return FromRocks(it->status(), "reading ads");
+}
+
+Status Store::ForEachStoredAd(std::string_view start_after, const std::function<bool(StoredAd&)>& visit) const {
+  ReadView view(*impl_);
+  auto ads = view.NewIterator(Cf::kAds);
+  auto findings = view.NewIterator(Cf::kFindings);
+  auto leads = view.NewIterator(Cf::kLeads);
+  if (start_after.empty()) {
+    ads->it->SeekToFirst();
+  } else {
+    ads->it->Seek(rocksdb::Slice(start_after.data(), start_after.size()));
+    if (ads->it->Valid() && View(ads->it->key()) == start_after) ads->it->Next();
+  }
+  bool positioned = false;
+  // Moves `other` to the key of the current ad: the next entry in the
+  // common case, a seek otherwise. False when the ad has no such entry.
+  const auto align = [&](ReadView::Iter& other, const rocksdb::Slice& key) {
+    if (positioned && other->Valid()) {
+      other->Next();
+      if (other->Valid() && other->key() == key) return true;
+    }
+    other->Seek(key);
+    return other->Valid() && other->key() == key;
+  };
+  StoredAd stored;
+  for (; ads->it->Valid(); ads->it->Next()) {
+    const rocksdb::Slice key = ads->it->key();
+    const std::string_view id = View(key);
+    if (!keys::DecodeAdRecord(View(ads->it->value()), &stored.ad)) return CorruptRecord("ad", id);
+    stored.ad.doc.id.assign(id);
+    if (!align(*findings, key)) {
+      if (!findings->it->status().ok()) return FromRocks(findings->it->status(), "reading findings");
+      return Status::Corruption(fmt::format("ad {:?} has no findings record; run `vigil store check`", std::string(id)));
+    }
+    if (!align(*leads, key)) {
+      if (!leads->it->status().ok()) return FromRocks(leads->it->status(), "reading leads");
+      return Status::Corruption(fmt::format("ad {:?} has no lead record; run `vigil store check`", std::string(id)));
+    }
+    positioned = true;
+    stored.findings = ScanResult{};
+    if (!keys::DecodeFindings(View(findings->it->value()), &stored.findings)) return CorruptRecord("findings", id);
+    stored.findings.id.assign(id);
+    if (!keys::DecodeLead(View(leads->it->value()), &stored.lead)) return CorruptRecord("lead", id);
+    if (!visit(stored)) return Status::Ok();
+  }
+  return FromRocks(ads->it->status(), "reading ads");
 }
 
 // ---- reviews, audit, export -------------------------------------------------

@@ -79,6 +79,36 @@ struct PutStats {
 struct FindingsUpdate {
   std::string ad_id;
   const scanner::ScanResult* result = nullptr;
+  // The ad version the result was computed from; 0: whatever version is
+  // current. When the stored version differs (a newer one was ingested
+  // meanwhile) the update is skipped and counted as stale.
+  uint32_t expected_version = 0;
+};
+
+// What a ReplaceFindings call did, per ad.
+struct ReplaceStats {
+  uint64_t ads = 0;        // updates given
+  uint64_t unchanged = 0;  // the same findings from the same pack: nothing written
+  uint64_t pack_only = 0;  // the same findings from another pack version: the findings
+                           // and lead records rewritten, no index entry touched
+  uint64_t changed = 0;    // findings changed: lead, indexes and postings replaced
+  uint64_t stale = 0;      // expected_version was not the current version: skipped
+  void Add(const ReplaceStats& other);
+};
+
+// A named value for the checkpoints family, written in the same atomic
+// batch as the write it accompanies (a rescan's position and report).
+struct CheckpointWrite {
+  std::string name;
+  std::string value;
+};
+
+// An ad as stored, with the findings of its current version and its lead
+// (ForEachStoredAd).
+struct StoredAd {
+  AdRecord ad;                // doc.id set
+  scanner::ScanResult findings;  // id set
+  LeadRecord lead;
 };
 
 enum class LeadOrder { kScore, kTime };
@@ -254,6 +284,21 @@ class Store {
   // flagged = false. NotFound when an ad does not exist (nothing written).
   Status ReplaceFindings(std::string_view ad_id, const scanner::ScanResult& result);
   Status ReplaceFindings(std::span<const FindingsUpdate> updates);
+  // The same, with an optional checkpoint committed in the same atomic
+  // batch; adds what it did to *stats (optional). An ad whose new findings
+  // equal the stored ones costs no write (see ReplaceStats).
+  Status ReplaceFindings(std::span<const FindingsUpdate> updates, const CheckpointWrite* checkpoint,
+                         ReplaceStats* stats);
+  // ReplaceFindings without waiting, through the ingest pipeline (grouped
+  // with other queued writes into one synced batch, in queue order). `done`
+  // runs once: on the calling thread for invalid arguments, else on a store
+  // thread once the batch is durable or failed. An update of an ad that
+  // does not exist, or findings that do not fit the ad, fail this request
+  // alone (NotFound / InvalidArgument) and write nothing of it, its
+  // checkpoint included. The updates and results must stay valid until
+  // `done` runs; `done` must not call back into the store's write methods.
+  void ReplaceFindingsAsync(std::span<const FindingsUpdate> updates, std::optional<CheckpointWrite> checkpoint,
+                            std::function<void(const Status&, const ReplaceStats&)> done);
 
   // ---- reads ----
 
@@ -272,6 +317,11 @@ class Store {
   // snapshot; `visit` may call write methods.
   Status ForEachAd(std::string_view start_after,
                    const std::function<bool(const AdRecord&)>& visit) const;
+  // ForEachAd with each ad's findings and lead, read by walking the three
+  // families side by side on one snapshot (rescans: no point lookups).
+  // `visit` may move from its argument. Corruption when an ad lacks its
+  // findings or lead.
+  Status ForEachStoredAd(std::string_view start_after, const std::function<bool(StoredAd&)>& visit) const;
 
   // ---- reviews, audit, export (writers only unless noted) ----
 

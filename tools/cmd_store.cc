@@ -9,8 +9,9 @@
 //
 // ingest is the scan pipeline of `vigil scan` (reader -> parse and scan
 // workers -> ordered delivery) with the store as the destination: every
-// batch of lines becomes one PutScanned call (one synced write), so an ad
-// is durable once its batch is delivered and a malformed line never
+// batch of lines becomes one PutScannedAsync request (the store commits
+// queued requests together, one synced write per group), so an ad is
+// durable once its batch's commit is reported and a malformed line never
 // touches the store.
 #include <unistd.h>
 
@@ -38,6 +39,7 @@
 #include "storage/export_json.h"
 #include "storage/store.h"
 #include "tools/commands.h"
+#include "tools/commit_window.h"
 #include "tools/progress.h"
 #include "tools/rule_loading.h"
 #include "tools/store_cli_support.h"
@@ -79,6 +81,7 @@ struct IngestBatch {
   scanner::LineBatch input;
   std::vector<scanner::Document> docs;
   std::vector<scanner::ScanResult> results;
+  std::vector<storage::ScannedAd> refs;  // docs[i] with results[i], for the store
   std::string errors;
   uint64_t failed = 0;
 };
@@ -149,80 +152,47 @@ int RunIngest(const IngestFlags& flags) {
   storage::PutStats stats;
   uint64_t failed = 0;
 
-  // The ordered delivery hands each scanned batch to one writer thread, so
-  // scan workers never wait for a sync; the writer commits whatever has
-  // queued up (in order, up to kMaxCommit ads) with one PutScanned call.
-  constexpr size_t kMaxCommit = 4096;
-  constexpr size_t kMaxQueued = 8;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::unique_ptr<IngestBatch>> queue;
-  bool closing = false;
-  Status write_status;
-  std::thread writer([&] {
-    std::vector<std::unique_ptr<IngestBatch>> taken;
-    std::vector<storage::ScannedAd> scanned;
-    for (;;) {
-      taken.clear();
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return closing || !queue.empty(); });
-        if (queue.empty()) return;
-        size_t ads = 0;
-        while (!queue.empty() && (taken.empty() || ads + queue.front()->docs.size() <= kMaxCommit)) {
-          ads += queue.front()->docs.size();
-          taken.push_back(std::move(queue.front()));
-          queue.pop_front();
-        }
-      }
-      cv.notify_all();
-      scanned.clear();
-      uint64_t bytes = 0;
-      for (const auto& batch : taken) {
-        if (!batch->errors.empty()) {
-          progress.Clear();
-          std::fputs(batch->errors.c_str(), stderr);
-        }
-        failed += batch->failed;
-        bytes += batch->input.bytes;
-        for (size_t i = 0; i < batch->docs.size(); ++i) scanned.push_back({&batch->docs[i], &batch->results[i]});
-      }
-      storage::PutStats batch_stats;
-      Status s = scanned.empty() ? Status::Ok() : store->PutScanned(scanned, &batch_stats);
-      if (!s.ok()) {
-        const IngestBatch& first = *taken.front();
-        const IngestBatch& last = *taken.back();
-        std::lock_guard<std::mutex> lock(mu);
-        write_status = Status::IOError(fmt::format(
-            "{} (the ads of {}:{}-{} were not stored; everything before them is)", s.ToString(), first.input.source,
-            first.input.lines.empty() ? 0 : first.input.lines.front().number,
-            last.input.lines.empty() ? 0 : last.input.lines.back().number));
-        closing = true;
-        queue.clear();
-        cv.notify_all();
-        return;
-      }
-      stats.Add(batch_stats);
-      progress.Add(scanned.size(), bytes, batch_stats.flagged);
-    }
-  });
+  // The ordered delivery hands each scanned batch to the store without
+  // waiting (PutScannedAsync): the store groups what is queued into one
+  // synced batch and stages the next group while one is written, so scan
+  // workers never wait for a sync. An ad is durable once its batch's
+  // callback reports OK; the window bounds the batches in flight.
+  constexpr size_t kMaxInFlight = 24;
+  CommitWindow window(kMaxInFlight);
   auto deliver = [&](IngestBatch& batch) -> Status {
-    auto moved = std::make_unique<IngestBatch>(std::move(batch));
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return queue.size() < kMaxQueued || !write_status.ok(); });
-    if (!write_status.ok()) return write_status;
-    queue.push_back(std::move(moved));
-    cv.notify_all();
-    return Status::Ok();
-  };
-  auto stop_writer = [&]() -> Status {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      closing = true;
+    if (!batch.errors.empty() || batch.failed > 0) {
+      window.WithLock([&] {
+        if (!batch.errors.empty()) {
+          progress.Clear();
+          std::fputs(batch.errors.c_str(), stderr);
+        }
+        failed += batch.failed;
+      });
     }
-    cv.notify_all();
-    if (writer.joinable()) writer.join();
-    return write_status;
+    if (Status s = window.Begin(); !s.ok()) return s;
+    auto owned = std::make_shared<IngestBatch>(std::move(batch));
+    if (owned->docs.empty()) {
+      window.End(Status::Ok(), [&] { progress.Add(0, owned->input.bytes, 0); });
+      return Status::Ok();
+    }
+    owned->refs.reserve(owned->docs.size());
+    for (size_t i = 0; i < owned->docs.size(); ++i) owned->refs.push_back({&owned->docs[i], &owned->results[i]});
+    store->PutScannedAsync(owned->refs, [&window, &stats, &progress, owned](const Status& s,
+                                                                             const storage::PutStats& put) {
+      Status outcome = s;
+      if (!s.ok()) {
+        const scanner::LineBatch& in = owned->input;
+        outcome = Status::IOError(fmt::format("{} (the ads of {}:{}-{} were not stored; everything before them is)",
+                                              s.ToString(), in.source, in.lines.empty() ? 0 : in.lines.front().number,
+                                              in.lines.empty() ? 0 : in.lines.back().number));
+      }
+      window.End(outcome, [&] {
+        if (!s.ok()) return;
+        stats.Add(put);
+        progress.Add(owned->docs.size(), owned->input.bytes, put.flagged);
+      });
+    });
+    return Status::Ok();
   };
 
   {
@@ -232,8 +202,10 @@ int RunIngest(const IngestFlags& flags) {
     for (const std::string& file : flags.files) {
       Result<std::unique_ptr<scanner::LineBatchReader>> reader = scanner::LineBatchReader::Open(file, kMaxLine);
       if (!reader.ok()) {
-        progress.Clear();
-        std::fprintf(stderr, "vigil ingest: %s\n", reader.status().message().c_str());
+        window.WithLock([&] {
+          progress.Clear();
+          std::fprintf(stderr, "vigil ingest: %s\n", reader.status().message().c_str());
+        });
         exit_code = 2;
         continue;
       }
@@ -241,8 +213,10 @@ int RunIngest(const IngestFlags& flags) {
         auto batch = std::make_unique<IngestBatch>();
         Result<bool> more = (*reader)->Next(&batch->input, flags.batch, 1u << 20);
         if (!more.ok()) {
-          progress.Clear();
-          std::fprintf(stderr, "vigil ingest: %s\n", more.status().message().c_str());
+          window.WithLock([&] {
+            progress.Clear();
+            std::fprintf(stderr, "vigil ingest: %s\n", more.status().message().c_str());
+          });
           exit_code = 2;
           break;
         }
@@ -251,7 +225,7 @@ int RunIngest(const IngestFlags& flags) {
       }
     }
     Status s = pipeline.Finish();
-    if (Status w = stop_writer(); !w.ok()) s = w;
+    if (Status w = window.Wait(); !w.ok()) s = w;
     if (!s.ok()) {
       progress.Clear();
       std::fprintf(stderr, "vigil ingest: storing failed: %s\n", s.message().c_str());

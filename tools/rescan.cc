@@ -1,16 +1,16 @@
-// Rescanner (tools/rescan.h). The walk, the workers and the ordered writer
-// are scanner::OrderedPipeline; each batch carries the ads it walked (the
+// Rescanner (tools/rescan.h). The walk and the workers are
+// scanner::OrderedPipeline; each batch carries the ads it walked (the
 // checkpoint position is the last ad walked, selected or not), the new scan
 // results of the selected ones and a per-ad summary of before and after
 // from which the delivering thread builds the report. The report is part
-// of the checkpoint, so a resumed run reports on the whole rescan.
+// of the checkpoint, so a resumed run reports on the whole rescan. Writes
+// go through a CommitWindow (tools/commit_window.h), shared with
+// `vigil ingest`.
 #include "tools/rescan.h"
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
+#include <memory>
 #include <cmath>
 #include <thread>
 #include <utility>
@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scanner/ordered_pipeline.h"
+#include "tools/commit_window.h"
 
 namespace vigil::tools {
 
@@ -38,11 +39,11 @@ struct AdOutcome {
 };
 
 struct RescanBatch {
-  std::vector<storage::AdRecord> ads;  // walked and within --since
+  std::vector<storage::StoredAd> ads;  // walked and selected, with their stored findings and lead
   uint64_t examined = 0;               // ads walked for this batch
   std::string last_id;
-  std::vector<std::string> ids;        // selected ads, parallel to results
-  std::vector<scanner::ScanResult> results;
+  std::vector<scanner::ScanResult> results;       // parallel to ads
+  std::vector<storage::FindingsUpdate> updates;   // ads[i] -> results[i]
   std::vector<AdOutcome> outcomes;
   uint64_t bytes = 0;
   Status error;
@@ -361,41 +362,33 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
 
   auto work = [&](RescanBatch& batch, int worker) {
     WorkerState& w = states[worker];
-    batch.ids.reserve(batch.ads.size());
-    batch.results.reserve(batch.ads.size());
-    for (const storage::AdRecord& walked : batch.ads) {
-      // The stored findings and the current version (a live ingest may have
-      // stored a newer one since the walk's snapshot).
-      Result<storage::AdDetail> detail = store_->GetAd(walked.doc.id);
-      if (!detail.ok()) {
-        if (detail.status().IsNotFound()) continue;
-        batch.error = detail.status();
+    batch.results.resize(batch.ads.size());
+    batch.updates.reserve(batch.ads.size());
+    batch.outcomes.reserve(batch.ads.size());
+    for (size_t i = 0; i < batch.ads.size(); ++i) {
+      const storage::StoredAd& stored = batch.ads[i];
+      const std::string& id = stored.ad.doc.id;
+      scanner::ScanResult& result = batch.results[i];
+      if (Status s = scan.Scan(stored.ad.doc, w.context.get(), &result); !s.ok()) {
+        batch.error = Status::Internal(fmt::format("scanning ad \"{}\": {}", id, s.message()));
         return;
       }
-      if (!category.empty()) {
-        std::vector<std::string> cats = storage::EffectiveCategories(detail->lead);
-        if (!std::binary_search(cats.begin(), cats.end(), category)) continue;
-      }
-      scanner::ScanResult& result = batch.results.emplace_back();
-      if (Status s = scan.Scan(detail->ad.doc, w.context.get(), &result); !s.ok()) {
-        batch.error = Status::Internal(fmt::format("scanning ad \"{}\": {}", walked.doc.id, s.message()));
-        return;
-      }
-      batch.bytes += detail->ad.doc.text.size();
-      batch.ids.push_back(walked.doc.id);
+      batch.bytes += stored.ad.doc.text.size();
+      // The version scanned: a newer one ingested meanwhile is left alone.
+      batch.updates.push_back({id, &result, stored.ad.version});
       AdOutcome& o = batch.outcomes.emplace_back();
-      o.id = walked.doc.id;
-      o.rules_before = CountBy(detail->findings.hits, false);
+      o.id = id;
+      o.rules_before = CountBy(stored.findings.hits, false);
       o.rules_after = CountBy(result.hits, false);
-      o.categories_before = CountBy(detail->findings.hits, true);
+      o.categories_before = CountBy(stored.findings.hits, true);
       o.categories_after = CountBy(result.hits, true);
-      o.flagged_before = detail->lead.flagged;
+      o.flagged_before = stored.lead.flagged;
       o.flagged_after = result.flagged;
-      o.score_before = detail->lead.base_score;
+      o.score_before = stored.lead.base_score;
       o.score_after = result.score;
-      o.pack_before = detail->lead.pack_version;
+      o.pack_before = stored.lead.pack_version;
       o.changed = o.flagged_before != o.flagged_after || o.score_before != o.score_after ||
-                  !SameHits(detail->findings, result);
+                  !SameHits(stored.findings, result);
     }
   };
 
@@ -405,92 +398,47 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   p.examined = report.examined;
   p.rescanned = report.rescanned;
   p.resumed = report.resumed;
-  // Delivery (in id order) hands each batch to one writer thread, so scan
-  // workers never wait for a sync. The writer commits what has queued up
-  // (up to kMaxCommit ads) with one ReplaceFindings call, then one
-  // checkpoint that covers it.
-  constexpr size_t kMaxCommit = 4096;
-  constexpr size_t kMaxQueued = 8;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::unique_ptr<RescanBatch>> queue;
-  bool closing = false;
-  Status write_status;
-  auto commit = [&](std::vector<std::unique_ptr<RescanBatch>>& taken,
-                    std::vector<storage::FindingsUpdate>& updates) -> Status {
-    updates.clear();
-    for (const auto& batch : taken) {
-      if (!batch->error.ok()) return batch->error;
-      for (size_t i = 0; i < batch->ids.size(); ++i) updates.push_back({batch->ids[i], &batch->results[i]});
-    }
-    if (!options_.dry_run && !updates.empty()) {
-      if (Status s = store_->ReplaceFindings(updates); !s.ok()) return s;
-    }
-    for (const auto& batch : taken) {
-      for (const AdOutcome& o : batch->outcomes) MergeOutcome(o, options_, &report);
-      report.examined += batch->examined;
-      report.last_id = batch->last_id;
-      p.bytes += batch->bytes;
-      p.run_ads += batch->examined;
-    }
-    KeepLargest(&report.largest_changes, options_.top_score_changes);
-    if (!options_.dry_run) {
-      Json cp{{"done", false},
-              {"pack_hash", report.pack_hash},
-              {"selection", selection},
-              {"report", ReportToJson(report)}};
-      if (Status s = store_->PutCheckpoint(kRescanCheckpoint, Dump(cp)); !s.ok()) return s;
-    }
-    p.examined = report.examined;
-    p.rescanned = report.rescanned;
+  // Delivery (in id order) merges each batch into the report and hands its
+  // new findings to the store without waiting (ReplaceFindingsAsync), with
+  // a checkpoint (the position and the report so far) in the same atomic
+  // batch. The store groups queued requests into one synced write and
+  // stages the next group while one is written, so scan workers never
+  // wait for a sync. Progress is reported once a batch is durable.
+  constexpr size_t kMaxInFlight = 32;
+  CommitWindow window(kMaxInFlight);
+  const auto report_progress = [&](const RescanBatch& batch, uint64_t examined, uint64_t rescanned) {
+    p.bytes += batch.bytes;
+    p.run_ads += batch.examined;
+    p.examined = examined;
+    p.rescanned = rescanned;
     p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (progress) progress(p);
-    return Status::Ok();
   };
-  std::thread writer([&] {
-    std::vector<std::unique_ptr<RescanBatch>> taken;
-    std::vector<storage::FindingsUpdate> updates;
-    for (;;) {
-      taken.clear();
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return closing || !queue.empty(); });
-        if (queue.empty()) return;
-        size_t ads = 0;
-        while (!queue.empty() && (taken.empty() || ads + queue.front()->ids.size() <= kMaxCommit)) {
-          ads += queue.front()->ids.size();
-          taken.push_back(std::move(queue.front()));
-          queue.pop_front();
-        }
-      }
-      cv.notify_all();
-      if (Status s = commit(taken, updates); !s.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        write_status = s;
-        closing = true;
-        queue.clear();
-        cv.notify_all();
-        return;
-      }
-    }
-  });
   auto deliver = [&](RescanBatch& batch) -> Status {
-    auto moved = std::make_unique<RescanBatch>(std::move(batch));
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return queue.size() < kMaxQueued || !write_status.ok(); });
-    if (!write_status.ok()) return write_status;
-    queue.push_back(std::move(moved));
-    cv.notify_all();
-    return Status::Ok();
-  };
-  auto stop_writer = [&]() -> Status {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      closing = true;
+    if (!batch.error.ok()) return batch.error;
+    for (const AdOutcome& o : batch.outcomes) MergeOutcome(o, options_, &report);
+    report.examined += batch.examined;
+    report.last_id = batch.last_id;
+    KeepLargest(&report.largest_changes, options_.top_score_changes);
+    const uint64_t examined = report.examined, rescanned = report.rescanned;
+    if (options_.dry_run) {
+      report_progress(batch, examined, rescanned);
+      return Status::Ok();
     }
-    cv.notify_all();
-    if (writer.joinable()) writer.join();
-    return write_status;
+    storage::CheckpointWrite checkpoint{kRescanCheckpoint, Dump(Json{{"done", false},
+                                                                       {"pack_hash", report.pack_hash},
+                                                                       {"selection", selection},
+                                                                       {"report", ReportToJson(report)}})};
+    if (Status s = window.Begin(); !s.ok()) return s;
+    auto owned = std::make_shared<RescanBatch>(std::move(batch));
+    store_->ReplaceFindingsAsync(owned->updates, std::move(checkpoint),
+                                 [&window, &report_progress, owned, examined, rescanned](
+                                     const Status& s, const storage::ReplaceStats&) {
+                                   window.End(s, [&] {
+                                     if (s.ok()) report_progress(*owned, examined, rescanned);
+                                   });
+                                 });
+    return Status::Ok();
   };
 
   bool stopped = false;
@@ -502,14 +450,19 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     auto batch = std::make_unique<RescanBatch>();
     Status push_status;
     const size_t max_walk = options_.batch_size * 8;  // checkpoint now and then through unselected stretches
-    walk_status = store_->ForEachAd(report.last_id, [&](const storage::AdRecord& ad) {
+    walk_status = store_->ForEachStoredAd(report.last_id, [&](storage::StoredAd& stored) {
       if (stop && stop->load(std::memory_order_relaxed)) {
         stopped = true;
         return false;
       }
       ++batch->examined;
-      batch->last_id = ad.doc.id;
-      if (!options_.since || ad.time >= *options_.since) batch->ads.push_back(ad);
+      batch->last_id = stored.ad.doc.id;
+      bool selected = !options_.since || stored.ad.time >= *options_.since;
+      if (selected && !category.empty()) {
+        const std::vector<std::string> cats = storage::EffectiveCategories(stored.lead);
+        selected = std::binary_search(cats.begin(), cats.end(), category);
+      }
+      if (selected) batch->ads.push_back(std::move(stored));
       if (batch->ads.size() >= options_.batch_size || batch->examined >= max_walk) {
         push_status = pipeline.Push(std::move(batch));
         batch = std::make_unique<RescanBatch>();
@@ -520,7 +473,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     if (push_status.ok() && batch->examined > 0) push_status = pipeline.Push(std::move(batch));
     pipeline_status = pipeline.Finish();
   }
-  if (Status w = stop_writer(); !w.ok()) return w;
+  if (Status w = window.Wait(); !w.ok()) return w;
   if (!pipeline_status.ok()) return pipeline_status;
   if (!walk_status.ok()) return walk_status;
   report.complete = !stopped;

@@ -4,14 +4,20 @@
 // falls below the new pack's threshold stays listed with flagged = false
 // under the new pack version. Used by `vigil rescan` and by vigild.
 //
-// Pipeline: the calling thread walks the ads in id order (Store::ForEachAd)
-// and cuts batches; N workers read each ad's stored findings and scan it
-// (one ScanContext per worker); finished batches are delivered in id order
-// to one writer at a time, which commits the batch's findings (one synced
-// write) and then a checkpoint (the last ad id done, the report so far),
-// so a stopped or killed rescan resumes after the last committed batch.
-// The checkpoint names the pack's hash and the selection: a checkpoint of
-// another pack or selection is refused, never silently mixed.
+// Pipeline: the calling thread walks the ads in id order with their stored
+// findings and leads (Store::ForEachStoredAd, one snapshot, no point
+// lookups) and cuts batches; N workers scan each ad (one ScanContext per
+// worker); finished batches are delivered in id order, merged into the
+// report and handed to the store without waiting
+// (Store::ReplaceFindingsAsync) with a checkpoint — the last ad id done and
+// the report so far — in the same atomic batch, so a stopped or killed
+// rescan resumes exactly after the last committed batch. The store groups
+// queued batches into one synced write and writes nothing for an ad whose
+// findings did not change (only the findings and lead records when just
+// the pack version did). An ad re-ingested with new content since the walk
+// is left to its new findings. The checkpoint names the pack's hash and
+// the selection: a checkpoint of another pack or selection is refused,
+// never silently mixed.
 //
 // A dry run reads and scans the same way, computes the same report and
 // writes nothing (no findings, no checkpoint); it works on a read-only

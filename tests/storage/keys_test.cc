@@ -196,6 +196,48 @@ TEST_CASE("findings encode every field and decode back", "[keys]") {
   CHECK(IndexedEntities(r) == indexed);
 }
 
+TEST_CASE("findings that differ only in the pack version are recognised", "[keys]") {
+  const ScanResult r = SampleFindings();
+  const std::string enc = EncodeFindings(r);
+  ScanResult other_pack = r;
+  other_pack.pack_version = "core@9.9.9";
+  CHECK(SameFindingsButPackVersion(enc, EncodeFindings(other_pack)));
+  CHECK(SameFindingsButPackVersion(enc, enc));
+  ScanResult other_score = other_pack;
+  other_score.score = 0.01;
+  CHECK_FALSE(SameFindingsButPackVersion(enc, EncodeFindings(other_score)));
+  ScanResult other_hit = other_pack;
+  other_hit.hits[1].start = 41;
+  CHECK_FALSE(SameFindingsButPackVersion(enc, EncodeFindings(other_hit)));
+  ScanResult other_category = other_pack;
+  other_category.categories.push_back("zzz");
+  CHECK_FALSE(SameFindingsButPackVersion(enc, EncodeFindings(other_category)));
+  CHECK_FALSE(SameFindingsButPackVersion(enc, enc.substr(0, 12)));
+  CHECK_FALSE(SameFindingsButPackVersion("", ""));
+}
+
+TEST_CASE("the ad summary decodes without the rest of the record", "[keys]") {
+  AdRecord ad;
+  ad.doc.text = "some invented text";
+  ad.doc.url = "https://ads.example.test/1";
+  ad.content_hash = std::string(64, 'a');
+  ad.version = 3;
+  ad.time = -5;
+  const std::string enc = EncodeAdRecord(ad);
+  uint32_t version = 0;
+  std::string hash;
+  int64_t time = 0;
+  size_t text_size = 0;
+  REQUIRE(DecodeAdSummary(enc, &version, &hash, &time, &text_size));
+  CHECK(version == 3);
+  CHECK(hash == ad.content_hash);
+  CHECK(time == -5);
+  CHECK(text_size == ad.doc.text.size());
+  for (size_t n = 0; n < 1 + 1 + 1 + 64 + 1 + 1 + 1 + ad.doc.text.size(); ++n) {
+    CHECK_FALSE(DecodeAdSummary(enc.substr(0, n), &version, &hash, &time, &text_size));
+  }
+}
+
 TEST_CASE("every truncation of a value is rejected, never over-read", "[keys]") {
   AdRecord ad;
   ad.doc.text = "Sweet new girl in town, call +1 702 555 0147";

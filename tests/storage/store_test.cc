@@ -637,6 +637,153 @@ TEST_CASE("rescans replace findings and keep unflagged leads", "[store]") {
   RequireConsistent(*store);
 }
 
+TEST_CASE("rescans write only what changed, with the checkpoint in the same batch", "[store][rescan]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  TestAd a, b, c;
+  a.id = "ad-a";
+  a.phones = {"+17025550147"};
+  b.id = "ad-b";
+  b.categories = {"control", "youth"};
+  c.id = "ad-c";
+  Put(store.get(), {a, b, c});
+  const auto lead_index_entries = [&] {
+    ConsistencyReport report;
+    REQUIRE(store->CheckConsistency(&report).ok());
+    REQUIRE(report.ok());
+    return report.lead_index_entries;
+  };
+  const uint64_t entries_before = lead_index_entries();
+
+  auto [doc_a, same] = MakeAd(a);                 // the stored findings again
+  auto [doc_b, new_pack] = MakeAd(b);             // the same hits from another pack version
+  new_pack.pack_version = "core@2.0.0";
+  auto [doc_c, changed] = MakeAd(c);              // new hits
+  changed.pack_version = "core@2.0.0";
+  changed.categories = {"control"};
+  changed.hits[0].rule = "control.rule";
+  changed.hits[0].category = "control";
+  changed.score = 0.2;
+  changed.flagged = false;
+  std::vector<FindingsUpdate> updates = {{"ad-a", &same}, {"ad-b", &new_pack}, {"ad-c", &changed}};
+  CheckpointWrite checkpoint{"rescan", "after ad-c"};
+  ReplaceStats stats;
+  REQUIRE(store->ReplaceFindings(updates, &checkpoint, &stats).ok());
+  CHECK(stats.ads == 3);
+  CHECK(stats.unchanged == 1);
+  CHECK(stats.pack_only == 1);
+  CHECK(stats.changed == 1);
+  CHECK(stats.stale == 0);
+  CHECK(*store->GetCheckpoint("rescan") == "after ad-c");
+  CHECK(store->GetAd("ad-a")->lead.pack_version == "core@1.0.0");
+  CHECK(store->GetAd("ad-b")->lead.pack_version == "core@2.0.0");
+  CHECK(store->GetAd("ad-b")->findings.pack_version == "core@2.0.0");
+  CHECK(store->GetAd("ad-b")->lead.categories == std::vector<std::string>{"control", "youth"});
+  CHECK(store->GetAd("ad-c")->lead.pack_version == "core@2.0.0");
+  CHECK_FALSE(store->GetAd("ad-c")->lead.flagged);
+  CHECK(store->GetAd("ad-c")->lead.categories == std::vector<std::string>{"control"});
+  CHECK(lead_index_entries() == entries_before);  // youth -> control for ad-c
+  LeadQuery youth;
+  youth.category = "youth";
+  CHECK(List(*store, youth).leads.size() == 2);
+  CHECK((*store->CountByStatus())[ReviewStatus::kNew].flagged == 2);
+
+  // A result computed from another version than the stored one is stale.
+  std::vector<FindingsUpdate> stale = {{"ad-c", &same, /*expected_version=*/2}};
+  stats = ReplaceStats{};
+  REQUIRE(store->ReplaceFindings(stale, nullptr, &stats).ok());
+  CHECK(stats.stale == 1);
+  CHECK(store->GetAd("ad-c")->lead.pack_version == "core@2.0.0");
+
+  // A request that cannot apply writes nothing, its checkpoint included.
+  CheckpointWrite later{"rescan", "after missing"};
+  ScanResult same_new_pack = same;
+  same_new_pack.pack_version = "core@2.0.0";
+  std::vector<FindingsUpdate> bad = {{"ad-a", &same_new_pack}, {"missing", &same}};
+  const Status bad_status = store->ReplaceFindings(bad, &later, nullptr);
+  INFO(bad_status.ToString());
+  CHECK(bad_status.IsNotFound());
+  CHECK(*store->GetCheckpoint("rescan") == "after ad-c");
+  CHECK(store->GetAd("ad-a")->lead.pack_version == "core@1.0.0");
+  ScanResult other_ad = same;
+  other_ad.id = "ad-b";
+  std::vector<FindingsUpdate> mismatched = {{"ad-a", &other_ad}};
+  CHECK(store->ReplaceFindings(mismatched, &later, nullptr).IsInvalidArgument());
+  CHECK(*store->GetCheckpoint("rescan") == "after ad-c");
+  RequireConsistent(*store);
+}
+
+TEST_CASE("queued ingests and rescans commit in order through the pipeline", "[store][rescan][pipeline]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  TestAd v1;
+  v1.id = "ad-1";
+  v1.phones = {"+17025550101"};
+  TestAd v2 = v1;
+  v2.text = "Second version of the invented text.";
+  v2.phones = {"+17025550102"};
+  auto first = MakeAds({v1});
+  auto second = MakeAds({v2});
+  auto [doc, rescanned] = MakeAd(v1);
+  rescanned.pack_version = "core@2.0.0";
+  rescanned.score = 0.9;
+  std::vector<ScannedAd> put1 = {{&first[0].first, &first[0].second}};
+  std::vector<ScannedAd> put2 = {{&second[0].first, &second[0].second}};
+  std::vector<FindingsUpdate> updates = {{"ad-1", &rescanned, /*expected_version=*/1}};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> done;
+  const auto record = [&](std::string what, const Status& s) {
+    std::lock_guard lock(mu);
+    done.push_back(what + (s.ok() ? "" : " failed: " + s.ToString()));
+    cv.notify_all();
+  };
+  store->PutScannedAsync(put1, [&](const Status& s, const PutStats&) { record("put1", s); });
+  store->ReplaceFindingsAsync(updates, CheckpointWrite{"rescan", "ad-1"},
+                              [&](const Status& s, const ReplaceStats& st) {
+                                record(st.changed == 1 ? "replace" : "replace (not changed)", s);
+                              });
+  store->PutScannedAsync(put2, [&](const Status& s, const PutStats&) { record("put2", s); });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done.size() == 3; });
+  }
+  CHECK(done == std::vector<std::string>{"put1", "replace", "put2"});
+  auto d = store->GetAd("ad-1");
+  REQUIRE(d.ok());
+  CHECK(d->ad.version == 2);
+  CHECK(d->lead.pack_version == "core@1.0.0");  // version 2 was stored with its own findings
+  CHECK(*store->GetCheckpoint("rescan") == "ad-1");
+  CHECK(store->GetEntity(vigil::scanner::EntityType::kPhone, "+17025550101", 10).status().IsNotFound());
+  RequireConsistent(*store);
+}
+
+TEST_CASE("ForEachStoredAd walks ads with their findings and leads", "[store][rescan]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  std::vector<TestAd> ads(4);
+  for (int i = 0; i < 4; ++i) {
+    ads[i].id = "ad-" + std::to_string(3 - i);
+    ads[i].score = 0.1 * (i + 1);
+  }
+  Put(store.get(), ads);
+  std::vector<std::string> seen;
+  REQUIRE(store->ForEachStoredAd("ad-0", [&](StoredAd& s) {
+    CHECK(s.findings.id == s.ad.doc.id);
+    CHECK(s.lead.base_score == s.findings.score);
+    CHECK(s.findings.hits.size() == 1);
+    seen.push_back(s.ad.doc.id);
+    return true;
+  }).ok());
+  CHECK(seen == std::vector<std::string>{"ad-1", "ad-2", "ad-3"});
+  seen.clear();
+  REQUIRE(store->ForEachStoredAd("", [&](StoredAd& s) {
+    seen.push_back(std::move(s.ad.doc.id));
+    return seen.size() < 2;
+  }).ok());
+  CHECK(seen == std::vector<std::string>{"ad-0", "ad-1"});
+}
+
 TEST_CASE("exports carry provenance and are audit-logged", "[store][export]") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path());
