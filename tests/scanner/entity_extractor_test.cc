@@ -498,6 +498,44 @@ TEST_CASE("planted entities in generated ads are found exactly", "[entity][gener
   }
 }
 
+// The scan visits word starts from masks of 64-byte blocks and passes over
+// plain words in a tight loop; what stands before an entity, at any offset
+// across block boundaries, must not change what is found.
+TEST_CASE("the same entities at every offset", "[entity]") {
+  const char* const kFragments[] = {
+      "mail lexi99@example.com now",
+      "lexi99 at example dot com please",
+      "visit www.example.com/lexi. or example.com:8080/x",
+      "http://t.me/lexi_99 and telegram: lexi_99",
+      "kik: lexi_99 snap lexi.x",
+      "$150/hh 200 roses hr, hh 120, 2hrs 400",
+      "I'm 23 yo, age: 21, 19 years old",
+      "inquiries only: serious. firm 5.5k done",
+      "call 702-555-0147 ok 99.99 usd",
+      "\xF0\x9F\x8C\xB9\xF0\x9F\x8C\xB9 150 overnight",
+  };
+  for (const char* fragment : kFragments) {
+    const std::vector<Entity> alone = Extract(fragment);
+    for (size_t pad = 1; pad <= 140; ++pad) {
+      for (const std::string& prefix : {std::string(pad, ' '), std::string(pad - 1, 'q') + " "}) {
+        const std::string text = prefix + fragment;
+        INFO("pad " << pad << ": " << text);
+        const std::vector<Entity> shifted = Extract(text);
+        INFO("alone: " << Describe(alone) << " shifted: " << Describe(shifted));
+        REQUIRE(shifted.size() == alone.size());
+        for (size_t k = 0; k < alone.size(); ++k) {
+          CHECK(shifted[k].type == alone[k].type);
+          CHECK(shifted[k].value == alone[k].value);
+          CHECK(shifted[k].start == alone[k].start + pad);
+          CHECK(shifted[k].end == alone[k].end + pad);
+          CHECK(shifted[k].unit == alone[k].unit);
+          CHECK(shifted[k].duration == alone[k].duration);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("appends to existing output and keeps it", "[entity]") {
   static const EntityExtractor extractor;
   std::vector<Entity> out(1);

@@ -248,6 +248,50 @@ TEST_CASE("phone extractor does not take a digit word before the number", "[phon
   }
 }
 
+// The extractor skips text that cannot open a run with masks of 64-byte
+// blocks. Regression: a word glued to digits ("Cal801") that started in one
+// block and ended in the next was read from the block start ("l801", l = 1)
+// and the phone was lost. Whatever stands before a number, at any offset,
+// must not change what is found in it.
+TEST_CASE("phone extractor finds the same phones at every offset", "[phone]") {
+  const char* const kFragments[] = {
+      "Cal801-555-0123. more words after it",
+      "Ca 801 555 0123 and then some",
+      "call7025550147 now",
+      "l801-555-0123 is not one",
+      "for 702 555 0147 tonight",
+      "seven zero two five five five zero one four seven",
+      "7\xEF\xB8\x8F\xE2\x83\xA3" "0 2 - 555 - 0147",
+      "area code 702 number 555-0147",
+      "one seven zero two five five five zero one four seven",
+      "I'm at 7o2-5S5-O147 xo",
+  };
+  for (const char* fragment : kFragments) {
+    const std::vector<Entity> alone = Phones(Us(), fragment);
+    for (size_t pad = 1; pad <= 140; ++pad) {
+      for (const std::string& prefix : {std::string(pad, ' '), std::string(pad - 1, 'q') + " "}) {
+        const std::string text = prefix + fragment;
+        INFO("pad " << pad << ": " << text);
+        const std::vector<Entity> shifted = Phones(Us(), text);
+        CheckWellFormed(text, shifted);
+        REQUIRE(shifted.size() == alone.size());
+        for (size_t k = 0; k < alone.size(); ++k) {
+          CHECK(shifted[k].value == alone[k].value);
+          CHECK(shifted[k].start == alone[k].start + pad);
+          CHECK(shifted[k].end == alone[k].end + pad);
+          CHECK(shifted[k].obfuscated == alone[k].obfuscated);
+        }
+      }
+    }
+  }
+  // The regression case itself, found by its exact span.
+  const std::string text = std::string(62, ' ') + "Cal801-555-0123.";
+  const std::vector<Entity> phones = Phones(Us(), text);
+  REQUIRE(phones.size() == 1);
+  CHECK(phones[0].value == "+18015550123");
+  CHECK(phones[0].start == 65);
+}
+
 TEST_CASE("phone extractor tolerates invalid UTF-8 around a number", "[phone]") {
   const std::string text = "\xff\xfe call \xc3 702-555-0147 \xe2\x82 bye \xf0\x9f";
   const std::vector<Entity> phones = Phones(Us(), text);
