@@ -1,0 +1,357 @@
+// Fuzzes vigild's network front through the real server code: the bytes a
+// client sends over a socket reach tools/http_server.cc's Beast session
+// (request line, headers, chunked bodies, pipelined requests, bad lengths,
+// "Expect: 100-continue") with its limits, and from there the ApiService,
+// the ingest pipeline and a real store.
+//
+// Once per process: a store, tokens and a one-rule pack in a temporary
+// directory (on /dev/shm when there is one, so store syncs are cheap), an
+// ad "keep-1", and an HttpServer on 127.0.0.1:0 (plus its TCP NDJSON port)
+// run by a thread, with small limits so the fuzzer can reach them (2 kB of
+// header, 8 kB of body, 1 kB NDJSON lines).
+//
+// Per input: "@A@", "@I@" and "@N@" are replaced by the admin, investigator
+// and ingest tokens; an input starting with "AUTH " goes to the NDJSON
+// port, anything else to the HTTP port. The bytes are written to a fresh
+// loopback connection, which is then half-closed, and everything the
+// server sends is read until it closes. Invariants:
+//   - the server closes within kReplySeconds of the half-close (it never
+//     waits for bytes that cannot come);
+//   - HTTP: the reply is zero or more well-formed HTTP/1.1 responses
+//     (status 100..599, a Content-Length matching the body, the security
+//     headers, valid JSON when the type says JSON); only a connection the
+//     server reset may end inside a response;
+//   - NDJSON: every reply line is a JSON object;
+//   - afterwards a fresh connection's GET /healthz answers 200, and every
+//     64th input GET /v1/ads/keep-1 still answers 200 (nothing stored is
+//     lost).
+// A crash, a sanitizer report or a broken invariant aborts the run.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "storage/store.h"
+#include "tools/api_service.h"
+#include "tools/daemon_config.h"
+#include "tools/http_server.h"
+#include "tools/ingest_pipeline.h"
+#include "tools/live_rules.h"
+#include "tools/metrics.h"
+#include "tools/token_store.h"
+
+namespace {
+
+using namespace vigil;
+using namespace vigil::daemon;
+
+// After the half-close the server has every byte it will get; it must
+// answer and close well within this (its own timeouts are 2 s).
+constexpr int kReplySeconds = 20;
+
+[[noreturn]] void Broken(const char* what, std::string_view detail = {}) {
+  fprintf(stderr, "invariant broken: %s\n", what);
+  if (!detail.empty()) fprintf(stderr, "%.*s\n", static_cast<int>(std::min<size_t>(detail.size(), 2000)), detail.data());
+  abort();
+}
+
+void Require(bool condition, const char* what, std::string_view detail = {}) {
+  if (!condition) Broken(what, detail);
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+// The server and everything behind it, built once and never destroyed
+// (server threads outlive main's return otherwise).
+struct World {
+  std::string dir;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<LiveRules> rules;
+  Metrics metrics;
+  std::string admin, investigator, ingest;
+  std::unique_ptr<TokenAuth> auth;
+  std::unique_ptr<IngestPipeline> pipeline;
+  std::unique_ptr<ApiService> api;
+  std::unique_ptr<HttpServer> server;
+  std::thread thread;
+  uint16_t http_port = 0;
+  uint16_t ingest_port = 0;
+  uint64_t inputs = 0;
+};
+
+std::string g_dir;
+void RemoveDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(g_dir, ec);
+}
+
+// Connects to 127.0.0.1:port; reads give up after kReplySeconds.
+int Connect(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  Require(fd >= 0, "socket");
+  timeval tv{kReplySeconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    Broken("the server accepts connections", strerror(errno));
+  }
+  return fd;
+}
+
+struct Exchange {
+  std::string reply;
+  bool reset = false;  // the server reset the connection (closed with unread input)
+};
+
+// Writes `bytes`, half-closes, reads until the server closes.
+Exchange Send(uint16_t port, std::string_view bytes) {
+  Exchange out;
+  int fd = Connect(port);
+  for (size_t sent = 0; sent < bytes.size();) {
+    ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) Broken("the server reads what it is sent");
+    if (n <= 0) break;  // the server closed early (413, 431, 400): fine
+    sent += static_cast<size_t>(n);
+  }
+  ::shutdown(fd, SHUT_WR);
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      out.reply.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    if (errno == ECONNRESET) {
+      out.reset = true;
+      break;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      Broken("the server answers and closes after the client half-closes", bytes.substr(0, 400));
+    }
+    Broken("recv", strerror(errno));
+  }
+  ::close(fd);
+  return out;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+// Checks the reply is well-formed HTTP/1.1 responses; returns their
+// statuses. A reset connection may end inside a response.
+std::vector<int> CheckHttpReply(const Exchange& ex) {
+  std::vector<int> statuses;
+  std::string_view rest = ex.reply;
+  while (!rest.empty()) {
+    const size_t head_end = rest.find("\r\n\r\n");
+    if (head_end == std::string_view::npos) {
+      Require(ex.reset, "a response head ends with an empty line", ex.reply);
+      break;
+    }
+    std::string_view head = rest.substr(0, head_end + 2);
+    Require(head.starts_with("HTTP/1.1 ") && head.size() >= 14 && head[12] == ' ', "a status line", ex.reply);
+    int status = 0;
+    for (int i = 9; i < 12; ++i) {
+      Require(head[i] >= '0' && head[i] <= '9', "a three-digit status", ex.reply);
+      status = status * 10 + (head[i] - '0');
+    }
+    Require(status >= 100 && status <= 599, "a status in 100..599", ex.reply);
+    statuses.push_back(status);
+    // Header fields.
+    std::optional<size_t> length;
+    std::string_view content_type;
+    bool csp = false, nosniff = false;
+    size_t pos = head.find("\r\n") + 2;
+    while (pos < head.size()) {
+      size_t eol = head.find("\r\n", pos);
+      std::string_view line = head.substr(pos, eol - pos);
+      pos = eol + 2;
+      size_t colon = line.find(':');
+      Require(colon != std::string_view::npos && colon > 0, "a header line 'Name: value'", ex.reply);
+      std::string_view name = line.substr(0, colon);
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      if (IEquals(name, "Content-Length")) {
+        Require(!length.has_value(), "one Content-Length", ex.reply);
+        Require(!value.empty() && value.size() < 12 && value.find_first_not_of("0123456789") == std::string_view::npos,
+                "a numeric Content-Length", ex.reply);
+        length = std::stoull(std::string(value));
+      } else if (IEquals(name, "Content-Type")) {
+        content_type = value;
+      } else if (IEquals(name, "Content-Security-Policy")) {
+        csp = true;
+      } else if (IEquals(name, "X-Content-Type-Options")) {
+        nosniff = value == "nosniff";
+      } else if (IEquals(name, "Transfer-Encoding")) {
+        Broken("no chunked responses (every response has a Content-Length)", ex.reply);
+      }
+    }
+    rest.remove_prefix(head_end + 4);
+    if (status < 200) {  // 100 Continue: no body
+      Require(!length.has_value(), "an interim response has no body", ex.reply);
+      continue;
+    }
+    Require(csp && nosniff, "every response carries the CSP and nosniff headers", ex.reply);
+    Require(length.has_value(), "a response has a Content-Length", ex.reply);
+    if (rest.size() < *length) {
+      Require(ex.reset, "a body as long as its Content-Length", ex.reply);
+      break;
+    }
+    std::string_view body = rest.substr(0, *length);
+    rest.remove_prefix(*length);
+    // (An empty body is the answer to a HEAD request.)
+    if (content_type == "application/json" && !body.empty()) {
+      Require(nlohmann::json::accept(body), "JSON bodies are valid JSON", ex.reply);
+    }
+  }
+  return statuses;
+}
+
+void CheckNdjsonReply(const Exchange& ex) {
+  std::string_view rest = ex.reply;
+  while (!rest.empty()) {
+    size_t eol = rest.find('\n');
+    if (eol == std::string_view::npos) {
+      Require(ex.reset, "NDJSON replies end with a newline", ex.reply);
+      break;
+    }
+    nlohmann::json line = nlohmann::json::parse(rest.substr(0, eol), nullptr, false);
+    Require(line.is_object() && (line.contains("batch") || line.contains("error")),
+            "every NDJSON reply line is a JSON object with a batch number or an error", ex.reply);
+    rest.remove_prefix(eol + 1);
+  }
+}
+
+int StatusOfOne(uint16_t port, const std::string& request) {
+  Exchange ex = Send(port, request);
+  std::vector<int> statuses = CheckHttpReply(ex);
+  return statuses.size() == 1 ? statuses[0] : -1;
+}
+
+World* MakeWorld() {
+  auto* w = new World;
+  std::filesystem::path base = std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm")
+                                                                          : std::filesystem::temp_directory_path();
+  std::string tmpl = (base / "vigil_fuzz_http_XXXXXX").string();
+  Require(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp");
+  w->dir = tmpl;
+  g_dir = tmpl;
+  std::atexit(RemoveDir);
+  const std::string pack = w->dir + "/pack";
+  const std::string data = w->dir + "/data";
+  const std::string ui = w->dir + "/ui";
+  std::filesystem::create_directories(pack);
+  std::filesystem::create_directories(ui);
+  WriteFile(ui + "/index.html", "<!doctype html><title>vigil</title>");
+  WriteFile(ui + "/app.js", "console.log('vigil');");
+  WriteFile(w->dir + "/secret.txt", "secret");
+  WriteFile(pack + "/pack.yaml",
+            "name: fuzz\nversion: 0.1.0\ndescription: fuzz\nthreshold: 0.5\ncategories:\n"
+            "  - {id: youth, title: Youth, description: youth language}\n");
+  WriteFile(pack + "/rules.yaml",
+            "rules:\n  - id: youth.fresh\n    title: Fresh\n    description: test rule\n    category: youth\n"
+            "    weight: 0.6\n    evidence: supported\n    patterns: ['\\bfresh\\b']\n");
+  auto opened = storage::Store::Open(data, storage::OpenOptions{});
+  Require(opened.ok(), "store opens");
+  w->store = std::move(opened.value());
+  w->rules = std::make_unique<LiveRules>(pack, tools::RuleLoadOptions{""}, scanner::Scanner::Options{});
+  std::string diagnostics;
+  Require(w->rules->LoadInitial(&diagnostics).ok(), "pack loads", diagnostics);
+  TokenStore tokens(data);
+  w->ingest = *tokens.Create("crawler", Role::kIngest, nullptr);
+  w->investigator = *tokens.Create("ana", Role::kInvestigator, nullptr);
+  w->admin = *tokens.Create("root", Role::kAdmin, nullptr);
+  w->auth = std::make_unique<TokenAuth>(data);
+  IngestPipeline::Options po;
+  po.scan_workers = 1;
+  po.committers = 1;
+  po.max_line_bytes = 1024;
+  w->pipeline = std::make_unique<IngestPipeline>(w->store.get(), w->rules.get(), &w->metrics, po);
+  w->api = std::make_unique<ApiService>(w->store.get(), w->rules.get(), w->pipeline.get(), w->auth.get(),
+                                        &w->metrics, ApiService::Options{8192, 1024});
+  DaemonConfig config;
+  config.listen = "127.0.0.1:0";
+  config.ingest_listen = "127.0.0.1:0";
+  config.data = data;
+  config.max_body_bytes = 8192;
+  config.max_line_bytes = 1024;
+  config.max_header_bytes = 2048;
+  config.header_timeout_seconds = 2;
+  config.read_timeout_seconds = 2;
+  config.tcp_batch_lines = 8;
+  auto created = HttpServer::Create(config, ui, w->api.get(), w->pipeline.get(), w->rules.get(), &w->metrics);
+  Require(created.ok(), "the server starts", created.ok() ? "" : created.status().message());
+  w->server = std::move(created.value());
+  w->http_port = w->server->port();
+  w->ingest_port = w->server->ingest_port();
+  HttpServer* server = w->server.get();
+  w->thread = std::thread([server] { server->Run(); });
+  w->thread.detach();
+  const std::string keep = R"({"id":"keep-1","text":"so fresh, call 702-555-0123"})" "\n";
+  Require(StatusOfOne(w->http_port, "POST /v1/ads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + w->ingest +
+                                        "\r\nConnection: close\r\nContent-Length: " + std::to_string(keep.size()) +
+                                        "\r\n\r\n" + keep) == 200,
+          "the first ad is stored");
+  return w;
+}
+
+void ReplaceAll(std::string* s, std::string_view from, const std::string& to) {
+  for (size_t pos = 0; (pos = s->find(from, pos)) != std::string::npos; pos += to.size()) s->replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static World* world = MakeWorld();
+  std::string bytes(reinterpret_cast<const char*>(data), size);
+  ReplaceAll(&bytes, "@A@", world->admin);
+  ReplaceAll(&bytes, "@I@", world->investigator);
+  ReplaceAll(&bytes, "@N@", world->ingest);
+
+  if (bytes.starts_with("AUTH ")) {
+    CheckNdjsonReply(Send(world->ingest_port, bytes));
+  } else {
+    CheckHttpReply(Send(world->http_port, bytes));
+  }
+
+  Require(StatusOfOne(world->http_port, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") == 200,
+          "GET /healthz answers 200 after every input");
+  if (++world->inputs % 64 == 0) {
+    Require(StatusOfOne(world->http_port, "GET /v1/ads/keep-1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                              world->investigator + "\r\nConnection: close\r\n\r\n") == 200,
+            "the ad stored first is still there");
+  }
+  return 0;
+}
