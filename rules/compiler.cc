@@ -63,7 +63,13 @@ int CompiledRuleSet::FindCategory(const std::string& id) const {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'S', '1'};
-constexpr uint32_t kFormatVersion = 1;
+// Part of the engine fingerprint, so it names the cache file: bump it
+// whenever the compiled form changes (database contents, flags, layout),
+// or a cache filled by an older vigil is served as if current. 2: phrase
+// patterns go to Hyperscan without their `\b` (HyperscanExpression); this
+// bump also retired entries compiled before block databases reported every
+// match (they dropped later matches of a pattern in an ad).
+constexpr uint32_t kFormatVersion = 2;
 
 uint64_t Fnv1a64(std::string_view bytes) {
   uint64_t h = 1469598103934665603ull;
@@ -155,11 +161,31 @@ bool BuildPatternPrograms(CompiledRuleSet* set, const Pack* pack, Diagnostics* d
   return ok;
 }
 
+// What Hyperscan is given for a pattern. A phrase pattern (one with a
+// LiteralSet) goes without its `\b` assertions: the trie that confirms
+// every end checks them anyway, and on the core pack Hyperscan runs about
+// a quarter faster without them (bench/RESULTS.md). It then reports a few
+// more ends, which the trie drops.
+std::string HyperscanExpression(const PatternProgram& p, const std::string& regex) {
+  if (!p.literal) return regex;
+  std::string out;
+  out.reserve(regex.size());
+  for (size_t i = 0; i < regex.size(); ++i) {
+    if (regex[i] == '\\' && i + 1 < regex.size()) {
+      if (regex[i + 1] != 'b') out += regex.substr(i, 2);
+      ++i;
+      continue;
+    }
+    out += regex[i];
+  }
+  return out;
+}
+
 // Compiles the Hyperscan database of the raw or the normalised patterns.
 Status CompileDatabase(const CompiledRuleSet& set, bool raw, HsDatabasePtr* out, const Pack* pack,
                        Diagnostics* diags) {
   const CompiledRuleSetImpl& impl = set.impl();
-  std::vector<const char*> expressions;
+  std::vector<std::string> owned;  // the expressions, kept alive for hs_compile_multi
   std::vector<unsigned> flags;
   std::vector<unsigned> ids;
   for (uint32_t id = 0; id < impl.patterns.size(); ++id) {
@@ -170,10 +196,12 @@ Status CompileDatabase(const CompiledRuleSet& set, bool raw, HsDatabasePtr* out,
     if (p.raw != raw || p.is_unless) continue;
     const RuleInfo& rule = set.rules()[p.rule];
     const std::string& regex = p.is_unless ? rule.unless_patterns[p.index_in_rule] : rule.patterns[p.index_in_rule];
-    expressions.push_back(regex.c_str());
+    owned.push_back(HyperscanExpression(p, regex));
     flags.push_back(PatternFlagsForHyperscan());
     ids.push_back(id);
   }
+  std::vector<const char*> expressions;
+  for (const std::string& e : owned) expressions.push_back(e.c_str());
   out->reset();
   if (expressions.empty()) return Status::Ok();
   hs_database_t* db = nullptr;
@@ -189,7 +217,7 @@ Status CompileDatabase(const CompiledRuleSet& set, bool raw, HsDatabasePtr* out,
       const PatternProgram& p = impl.patterns[ids[expression]];
       const RuleInfo& rule = set.rules()[p.rule];
       d.rule_id = rule.id;
-      d.message = fmt::format("Hyperscan rejects pattern '{}': {}", expressions[expression], message);
+      d.message = fmt::format("Hyperscan rejects pattern '{}': {}", rule.patterns[p.index_in_rule], message);
       d.help = "use the syntax both Hyperscan and RE2 accept (no backreferences or lookaround)";
       if (const Rule* source = pack ? pack->FindRule(rule.id) : nullptr) {
         const auto& list = p.is_unless ? source->unless.patterns : source->patterns;

@@ -284,11 +284,10 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
     if (end > text.size()) continue;
     size_t begin = 0;
     if (p.literal) {
+      // Hyperscan ran this pattern without its \b (rules/compiler.cc,
+      // HyperscanExpression), so an end the trie refuses is expected.
       const int64_t start = p.literal->LeftmostStartEndingAt(text, end);
-      if (start < 0 || static_cast<size_t>(start) == end) {
-        ++unconfirmed;
-        continue;
-      }
+      if (start < 0 || static_cast<size_t>(start) == end) continue;
       begin = static_cast<size_t>(start);
     } else {
       re2::StringPiece m;
