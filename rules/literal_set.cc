@@ -1,5 +1,7 @@
 #include "rules/literal_set.h"
 
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <array>
 
@@ -270,6 +272,10 @@ std::unique_ptr<LiteralSet> LiteralSet::FromPattern(std::string_view regex) {
   for (const Node& n : set->forward_.nodes) {
     if (n.accept & 0b0101) set->all_need_start_boundary_ = false;  // a string without \b at its start
   }
+  set->all_start_at_word_start_ = set->all_need_start_boundary_;
+  for (const auto& [byte, child] : set->forward_.nodes[0].next) {
+    if (!kWord[byte]) set->all_start_at_word_start_ = false;
+  }
   set->forward_.Finish();
   set->reverse_.Finish();
   set->string_count_ = strings.size();
@@ -292,21 +298,75 @@ int64_t LiteralSet::LeftmostStartEndingAt(std::string_view text, size_t end) con
   return best;
 }
 
-bool LiteralSet::MatchesWithin(std::string_view text, size_t lo, size_t hi) const {
-  hi = std::min(hi, text.size());
-  for (size_t start = lo; start < hi; ++start) {
-    if (all_need_start_boundary_ && !IsBoundary(text, start)) continue;
-    uint32_t node = 0;
-    size_t pos = start;
-    while (pos < hi) {
-      node = forward_.Child(node, kLower[static_cast<uint8_t>(text[pos])]);
-      if (node == 0) break;
-      ++pos;
-      const uint8_t accept = forward_.nodes[node].accept;
-      if (accept && AcceptsAt(accept, text, start, pos)) return true;
-    }
+bool LiteralSet::MatchesAt(std::string_view text, size_t start, size_t hi) const {
+  uint32_t node = 0;
+  for (size_t pos = start; pos < hi;) {
+    node = forward_.Child(node, kLower[static_cast<uint8_t>(text[pos])]);
+    if (node == 0) return false;
+    ++pos;
+    const uint8_t accept = forward_.nodes[node].accept;
+    if (accept && AcceptsAt(accept, text, start, pos)) return true;
   }
   return false;
+}
+
+bool LiteralSet::MatchesWithin(std::string_view text, size_t lo, size_t hi, const uint64_t* word_starts) const {
+  hi = std::min(hi, text.size());
+  if (lo >= hi) return false;
+  if (word_starts != nullptr && all_start_at_word_start_) {
+    for (size_t w = lo / 64; w * 64 < hi; ++w) {
+      uint64_t bits = word_starts[w];
+      if (w == lo / 64) bits &= ~uint64_t{0} << (lo % 64);
+      while (bits != 0) {
+        const size_t start = w * 64 + static_cast<size_t>(__builtin_ctzll(bits));
+        if (start >= hi) return false;
+        if (MatchesAt(text, start, hi)) return true;
+        bits &= bits - 1;
+      }
+    }
+    return false;
+  }
+  for (size_t start = lo; start < hi; ++start) {
+    if (all_need_start_boundary_ && !IsBoundary(text, start)) continue;
+    if (MatchesAt(text, start, hi)) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// Bit i set iff p[i] is an ASCII word byte, for 16 bytes (SSE2, the
+// x86-64 baseline; bytes >= 0x80 are negative as signed and fall outside
+// every range).
+inline uint32_t WordMask16(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+  const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+  const __m128i alpha =
+      _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(lower, _mm_set1_epi8('z' + 1)));
+  const __m128i under = _mm_cmpeq_epi8(v, _mm_set1_epi8('_'));
+  return static_cast<uint32_t>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, alpha), under)));
+}
+
+}  // namespace
+
+void LiteralSet::ComputeWordStarts(std::string_view text, std::vector<uint64_t>* bits) {
+  bits->assign(text.size() / 64 + 1, 0);
+  uint64_t previous_top = 0;  // was the byte before this block a word byte?
+  size_t i = 0;
+  for (; i + 64 <= text.size(); i += 64) {
+    const char* p = text.data() + i;
+    const uint64_t word = uint64_t{WordMask16(p)} | uint64_t{WordMask16(p + 16)} << 16 |
+                          uint64_t{WordMask16(p + 32)} << 32 | uint64_t{WordMask16(p + 48)} << 48;
+    (*bits)[i / 64] = word & ~((word << 1) | previous_top);
+    previous_top = word >> 63;
+  }
+  bool previous_word = previous_top != 0;
+  for (; i < text.size(); ++i) {
+    const bool word = kWord[static_cast<uint8_t>(text[i])];
+    if (word && !previous_word) (*bits)[i / 64] |= uint64_t{1} << (i % 64);
+    previous_word = word;
+  }
 }
 
 }  // namespace vigil::rules

@@ -55,7 +55,14 @@ class LiteralSet {
   // True when some match lies entirely within text[lo, hi); the text
   // outside the window still decides `\b` at its edges (RE2::Match with
   // startpos/endpos, UNANCHORED).
-  bool MatchesWithin(std::string_view text, size_t lo, size_t hi) const;
+  //
+  // `word_starts`, when given, is ComputeWordStarts(text): sets whose every
+  // string begins at a word start then try only those positions.
+  bool MatchesWithin(std::string_view text, size_t lo, size_t hi, const uint64_t* word_starts = nullptr) const;
+
+  // Bit i of (*bits)[i / 64] set iff text[i] is an ASCII word byte and
+  // text[i - 1] is not (or i == 0).
+  static void ComputeWordStarts(std::string_view text, std::vector<uint64_t>* bits);
 
   size_t string_count() const { return string_count_; }
   size_t max_length() const { return max_length_; }
@@ -89,6 +96,11 @@ class LiteralSet {
   // Every string needs `\b` at its start: MatchesWithin tries only
   // positions on a word boundary.
   bool all_need_start_boundary_ = false;
+  // ... and every string's first byte is a word byte, so a match can only
+  // start at a word start.
+  bool all_start_at_word_start_ = false;
+  // Does a string start at `start` and end by `hi`?
+  bool MatchesAt(std::string_view text, size_t start, size_t hi) const;
   size_t string_count_ = 0;
   size_t max_length_ = 0;
 };

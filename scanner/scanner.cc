@@ -59,6 +59,7 @@ struct ScanContext::State {
   std::vector<uint8_t> fired;           // per rule: some candidate hit
   std::vector<uint32_t> covered_until;  // per rule: end of its last kept hit
   std::vector<double> category_weight;  // per category: strongest counted hit, -1 none
+  std::vector<uint64_t> word_starts;    // LiteralSet::ComputeWordStarts of the normalised text
 
   ~State() {
     if (scratch) hs_free_scratch(scratch);
@@ -132,17 +133,18 @@ Status RunDatabase(const hs_database_t* db, std::string_view text, hs_scratch_t*
 // [begin, end) in `text`? RE2 looks only at the window (with the text
 // around it as context for \b).
 const rules::PatternProgram* FindUnlessContext(const rules::CompiledRuleSetImpl& impl, uint32_t rule,
-                                               int window, std::string_view text, size_t begin, size_t end) {
+                                               int window, std::string_view text, size_t begin, size_t end,
+                                               const uint64_t* word_starts) {
   const size_t lo = begin > static_cast<size_t>(window) ? begin - window : 0;
   const size_t hi = std::min(text.size(), end + static_cast<size_t>(window));
   // One walk over the window for all the rule's literal unless patterns;
   // only when it finds something is the pattern that matched looked up.
-  if (const rules::LiteralSet* all = impl.unless_union_of_rule[rule].get(); all && !all->MatchesWithin(text, lo, hi)) {
+  if (const rules::LiteralSet* all = impl.unless_union_of_rule[rule].get(); all && !all->MatchesWithin(text, lo, hi, word_starts)) {
     return nullptr;
   }
   for (uint32_t id : impl.unless_of_rule[rule]) {
     const rules::PatternProgram& p = impl.patterns[id];
-    const bool found = p.literal ? p.literal->MatchesWithin(text, lo, hi)
+    const bool found = p.literal ? p.literal->MatchesWithin(text, lo, hi, word_starts)
                                  : p.re2->Match(re2::StringPiece(text.data(), text.size()), lo, hi, RE2::UNANCHORED,
                                                 nullptr, 0);
     if (found) return &p;
@@ -269,6 +271,7 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
   std::sort(st.ends.begin(), st.ends.begin() + normalized_ends);
   std::sort(st.ends.begin() + normalized_ends, st.ends.end());
   bool hit_limit = false;
+  bool word_starts_ready = false;
   size_t unconfirmed = 0;
   for (size_t i = 0; i < st.ends.size(); ++i) {
     if (i % ScanBudget::kCheckEvery == ScanBudget::kCheckEvery - 1 && budget.Spent()) {
@@ -312,8 +315,18 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
     } else {
       st.normalized.ToOriginal(c.text_begin, c.text_end, &c.start, &c.end);
     }
+    // Word starts of the normalised text, computed once per ad when some
+    // hit has unless patterns to try (literal sets only run there).
+    const uint64_t* word_starts = nullptr;
+    if (!p.raw && !impl.unless_of_rule[p.rule].empty()) {
+      if (!word_starts_ready) {
+        rules::LiteralSet::ComputeWordStarts(normalized, &st.word_starts);
+        word_starts_ready = true;
+      }
+      word_starts = st.word_starts.data();
+    }
     if (const rules::PatternProgram* context_pattern =
-            FindUnlessContext(impl, p.rule, rule.unless_window, text, begin, end)) {
+            FindUnlessContext(impl, p.rule, rule.unless_window, text, begin, end, word_starts)) {
       Hit hit = MakeHit(c, original, normalized, raw, out->entities);
       hit.suppressed_reason = "unless: '" + rule.unless_patterns[context_pattern->index_in_rule] + "' nearby";
       out->suppressed.push_back(std::move(hit));

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <re2/re2.h>
 
+#include <cctype>
 #include <random>
 #include <string>
 #include <vector>
@@ -87,7 +88,11 @@ void CheckAgainstRe2(const std::string& regex, std::mt19937* rng, int texts) {
     const size_t lo = text.empty() ? 0 : (*rng)() % text.size();
     const size_t hi = lo + (*rng)() % (text.size() - lo + 1);
     INFO("window: [" << lo << ", " << hi << ")");
-    REQUIRE(set->MatchesWithin(text, lo, hi) == re.Match(text, lo, hi, RE2::UNANCHORED, nullptr, 0));
+    const bool expected = re.Match(text, lo, hi, RE2::UNANCHORED, nullptr, 0);
+    REQUIRE(set->MatchesWithin(text, lo, hi) == expected);
+    std::vector<uint64_t> word_starts;
+    LiteralSet::ComputeWordStarts(text, &word_starts);
+    REQUIRE(set->MatchesWithin(text, lo, hi, word_starts.data()) == expected);
   }
 }
 
@@ -150,4 +155,27 @@ TEST_CASE("LiteralSet agrees with RE2 on every core pack pattern it takes") {
   // RE2 for them (correct, slower) and the expander should be looked at.
   CHECK(taken * 10 >= total * 7);
   WARN("LiteralSet takes " << taken << " of " << total << " core pack patterns");
+}
+
+TEST_CASE("LiteralSet::ComputeWordStarts marks every word start, across 64-byte blocks") {
+  std::mt19937 rng(3);
+  static const char kAlphabet[] = "aZ09_ -.\xc3\xa9\x80\xff\x00`{@[";
+  const std::string alphabet(kAlphabet, sizeof(kAlphabet) - 1);  // with its NUL
+  for (int t = 0; t < 2000; ++t) {
+    std::string text;
+    const size_t n = rng() % 300;
+    for (size_t i = 0; i < n; ++i) text += alphabet[rng() % alphabet.size()];
+    std::vector<uint64_t> bits;
+    LiteralSet::ComputeWordStarts(text, &bits);
+    REQUIRE(bits.size() == text.size() / 64 + 1);
+    auto word = [&](size_t i) {
+      const unsigned char c = static_cast<unsigned char>(text[i]);
+      return std::isalnum(c) != 0 && c < 0x80 ? true : c == '_';
+    };
+    for (size_t i = 0; i < text.size(); ++i) {
+      const bool expected = word(i) && (i == 0 || !word(i - 1));
+      INFO("text of " << text.size() << " bytes, position " << i);
+      REQUIRE(((bits[i / 64] >> (i % 64)) & 1) == (expected ? 1u : 0u));
+    }
+  }
 }
