@@ -12,6 +12,7 @@
 //            leetspeak, spaced letters;
 //   corpus   ads from bench/corpus.h (CorpusGenerator, seed 1).
 //
+// With --instructions it makes one counted pass for callgrind instead.
 // Everything is generated from fixed seeds. Each corpus is normalised
 // repeatedly for about a quarter of a second of this thread's CPU time; MB/s
 // counts input bytes per CPU second (one core). Not a test: timing decides
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench/corpus.h"
@@ -192,9 +194,43 @@ double MegabytesPerSecond(const std::vector<std::string>& ads, Fn fn) {
   return static_cast<double>(bytes) / seconds / 1e6;
 }
 
+
+// --instructions: one warm pass over 3,000 generated ads (seed 1), then one
+// pass inside CountedPass, for a deterministic instructions-per-byte figure:
+//   valgrind --tool=callgrind --toggle-collect='*CountedPass*' BENCH --instructions
+// (the "Collected" count divided by the bytes printed).
+template <typename Pass>
+[[gnu::noinline]] void CountedPass(Pass& pass) {
+  pass();
+  asm volatile("");
+}
+
+template <typename PerAd>
+int CountInstructions(PerAd per_ad) {
+  vigil::bench::CorpusGenerator gen(1);
+  std::vector<std::string> ads;
+  size_t bytes = 0;
+  for (int i = 0; i < 3000; ++i) {
+    ads.push_back(gen.Next().text);
+    bytes += ads.back().size();
+  }
+  auto pass = [&] {
+    for (const std::string& ad : ads) per_ad(ad);
+  };
+  pass();
+  CountedPass(pass);
+  std::printf("bytes %zu in %zu ads\n", bytes, ads.size());
+  return 0;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "--instructions") {
+    const Normalizer normalizer;
+    NormalizedText out;
+    return CountInstructions([&](const std::string& ad) { normalizer.Normalize(ad, &out); });
+  }
   std::mt19937 rng(42);
   std::vector<std::string> ascii, dense, unicode, corpus;
   for (int i = 0; i < 500; ++i) ascii.push_back(MakeSentenceAd(rng));
