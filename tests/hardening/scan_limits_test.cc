@@ -8,6 +8,7 @@
 
 #include "rules/compiler.h"
 #include "rules/pack_loader.h"
+#include "scanner/result_json.h"
 #include "scanner/scanner.h"
 
 namespace {
@@ -98,6 +99,25 @@ TEST_CASE("the hit limit and the text limit are both reported", "[hardening]") {
   CHECK(Reports(r, "text: scanned the first 4096 of 12000 bytes"));
   CHECK(Reports(r, "hits: stopped at the limit of 10"));
   CHECK(r.hits.size() <= 10);
+}
+
+TEST_CASE("truncations are in the JSON that vigil scan prints and the API returns", "[hardening]") {
+  // AppendResultJson is the `vigil scan` output contract (docs/cli.md).
+  Scanner::Options options;
+  options.max_hits = 10;
+  options.max_text_bytes = 4096;
+  const ScanResult r = ScanWith(options, Repeat("fresh ", 2000));
+  std::string out;
+  vigil::scanner::AppendResultJson(r, vigil::scanner::ResultJsonOptions{}, &out);
+  INFO(out.substr(out.find("\"truncated\"") == std::string::npos ? 0 : out.find("\"truncated\"")));
+  CHECK(out.find(R"("truncated":[)") != std::string::npos);
+  CHECK(out.find(R"("text: scanned the first 4096 of 12000 bytes")") != std::string::npos);
+  CHECK(out.find(R"("hits: stopped at the limit of 10")") != std::string::npos);
+  // An untruncated result has no "truncated" key at all.
+  std::string plain;
+  vigil::scanner::AppendResultJson(ScanWith(Scanner::Options{}, "so fresh"), vigil::scanner::ResultJsonOptions{},
+                                   &plain);
+  CHECK(plain.find("truncated") == std::string::npos);
 }
 
 TEST_CASE("the raw match limit is reported", "[hardening]") {
