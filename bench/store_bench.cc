@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
   std::vector<ScanResult> results(batch_size);
   Generator gen(n);
   uint64_t bytes = 0;
-  // The ingest path: StoreSink (batches of --batch, two in flight) into the
+  // The ingest path: StoreSink (batches of --batch, up to 16 in flight) into the
   // store's stage/write pipeline; this thread generates ads meanwhile.
   const auto cpu_before = ThreadCpuByName();
   const double main_cpu_before = ThreadCpu();

@@ -28,6 +28,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <pthread.h>
@@ -222,6 +223,11 @@ rocksdb::ColumnFamilyOptions MakeCfOptions(Cf cf, const std::shared_ptr<rocksdb:
     o.memtable_prefix_bloom_size_ratio = 0.05;
   }
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Insert hints: each write batch is sorted by key, and with a hint (one
+  // per memtable: the empty prefix) the skiplist repairs the previous
+  // insert's position from the bottom level up instead of searching from
+  // the top, so an insert near the previous one costs O(log distance).
+  o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(0));
   o.compression = BestCompression();
   o.level_compaction_dynamic_level_bytes = true;
   o.write_buffer_size = IsLargeCf(cf) ? (size_t{64} << 20) : (size_t{32} << 20);
@@ -319,6 +325,36 @@ struct StagedEntity {
   uint64_t touched_seq = 0;
 };
 
+// What staging needs of one scanned document that depends on nothing but
+// the document and its result: computed by PutScannedAsync on the calling
+// thread (a scan worker in `vigil ingest`), so the single stager thread
+// does not hash, encode or cut snippets.
+struct PreparedAd {
+  std::string content_hash;
+  std::string findings;                 // EncodeFindings(result)
+  std::vector<EntityRef> entities;      // IndexedEntities(result)
+  std::vector<std::string> categories;  // sorted, unique
+  std::string snippet;
+  std::optional<int64_t> time;          // from posted_at / fetched_at; else the ingest time
+};
+
+inline PreparedAd PrepareAd(const Document& doc, const ScanResult& result) {
+  PreparedAd p;
+  p.content_hash = ContentHash(doc);
+  p.findings = keys::EncodeFindings(result);
+  p.entities = IndexedEntities(result);
+  p.categories = result.categories;
+  std::sort(p.categories.begin(), p.categories.end());
+  p.categories.erase(std::unique(p.categories.begin(), p.categories.end()), p.categories.end());
+  p.snippet = MakeSnippet(doc.text);
+  if (auto t = ParseIsoTime(doc.posted_at)) {
+    p.time = *t;
+  } else if (auto f = ParseIsoTime(doc.fetched_at)) {
+    p.time = *f;
+  }
+  return p;
+}
+
 // What a staged group leaves for the next one: the final state of what it
 // touched, and the counters after it.
 struct StagingCarry {
@@ -347,6 +383,7 @@ struct Store::Impl {
   // stored ads with an optional checkpoint (ReplaceFindings).
   struct PutRequest {
     std::span<const ScannedAd> ads;
+    std::vector<internal::PreparedAd> prepared;  // parallel to ads
     std::function<void(const Status&, const PutStats&)> done;
     PutStats stats;
     bool replace = false;
@@ -801,66 +838,61 @@ class Staging {
       uint64_t a, b;
       uint32_t cf, index;
     };
-    const auto word = [](const std::string& k, size_t at) {
+    const auto word = [](std::string_view k, size_t at) {
       uint64_t v = 0;
       for (size_t i = at; i < at + 8; ++i) v = (v << 8) | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
       return v;
     };
     std::vector<SortKey> sort_keys(ops_.size());
     for (uint32_t i = 0; i < ops_.size(); ++i) {
-      const std::string& k = ops_[i].key;
+      const std::string_view k = Key(ops_[i]);
       sort_keys[i] = {word(k, 0), word(k, 8), static_cast<uint32_t>(ops_[i].cf), i};
     }
     std::sort(sort_keys.begin(), sort_keys.end(), [&](const SortKey& x, const SortKey& y) {
       if (x.cf != y.cf) return x.cf < y.cf;
       if (x.a != y.a) return x.a < y.a;
       if (x.b != y.b) return x.b < y.b;
-      const int c = ops_[x.index].key.compare(ops_[y.index].key);
+      const int c = Key(ops_[x.index]).compare(Key(ops_[y.index]));
       if (c != 0) return c < 0;
       return x.index < y.index;  // stable: writes to one key keep their order
     });
-    size_t bytes = 64;
-    for (const Op& op : ops_) bytes += op.key.size() + op.value.size() + 16;
-    batch_ = std::make_unique<rocksdb::WriteBatch>(bytes);
+    batch_ = std::make_unique<rocksdb::WriteBatch>(arena_.size() + 16 * ops_.size() + 64);
     for (const SortKey& sk : sort_keys) {
       const Op& op = ops_[sk.index];
+      const std::string_view key = Key(op);
       if (op.del) {
-        batch_->Delete(impl_->H(op.cf), op.key);
+        batch_->Delete(impl_->H(op.cf), rocksdb::Slice(key.data(), key.size()));
       } else {
-        batch_->Put(impl_->H(op.cf), op.key, op.value);
+        const std::string_view value = Value(op);
+        batch_->Put(impl_->H(op.cf), rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
       }
     }
     ops_.clear();
+    arena_.clear();
     return batch_.get();
   }
   std::unique_ptr<rocksdb::WriteBatch> TakeBatch() { return std::move(batch_); }
 
   // Loads the current versions of these ads (one MultiGet).
   Status PrefetchAds(const std::vector<std::string_view>& ids) {
-    std::vector<std::string_view> todo;
+    // Point Gets, not MultiGet: RocksDB 7.8's MultiGet skips the memtable
+    // bloom filters, and most ids of an ingest are new (absent), which the
+    // bloom filters answer without searching the memtables.
+    const rocksdb::ReadOptions ro;
+    rocksdb::PinnableSlice value;
     for (std::string_view id : ids) {
-      if (ads_.find(std::string(id)) == ads_.end()) {
-        ads_.emplace(std::string(id), StagedAd{});
-        todo.push_back(id);
-      }
-    }
-    if (todo.empty()) return Status::Ok();
-    std::vector<rocksdb::Slice> keys;
-    keys.reserve(todo.size());
-    for (std::string_view id : todo) keys.emplace_back(id.data(), id.size());
-    std::vector<rocksdb::PinnableSlice> values(todo.size());
-    std::vector<rocksdb::Status> statuses(todo.size());
-    impl_->db->MultiGet(rocksdb::ReadOptions(), impl_->H(Cf::kAds), keys.size(), keys.data(),
-                        values.data(), statuses.data());
-    for (size_t i = 0; i < todo.size(); ++i) {
-      StagedAd& st = ads_[std::string(todo[i])];
-      if (statuses[i].IsNotFound()) {
+      auto [it, inserted] = ads_.try_emplace(std::string(id));
+      if (!inserted) continue;
+      StagedAd& st = it->second;
+      value.Reset();
+      const rocksdb::Status s = impl_->db->Get(ro, impl_->H(Cf::kAds), rocksdb::Slice(id.data(), id.size()), &value);
+      if (s.IsNotFound()) {
         st.lead_loaded = st.entities_loaded = st.findings_loaded = true;
         continue;
       }
-      if (!statuses[i].ok()) return FromRocks(statuses[i], "reading ads");
-      st.ad_raw.assign(values[i].data(), values[i].size());
-      if (Status s = LoadAdFields(todo[i], &st); !s.ok()) return s;
+      if (!s.ok()) return FromRocks(s, "reading ads");
+      st.ad_raw.assign(value.data(), value.size());
+      if (Status loaded = LoadAdFields(id, &st); !loaded.ok()) return loaded;
     }
     return Status::Ok();
   }
@@ -929,9 +961,9 @@ class Staging {
   }
 
   // A scanned document: duplicate, new ad or new version.
-  Status StagePut(const Document& doc, const ScanResult& result, PutStats* stats) {
+  Status StagePut(const Document& doc, const ScanResult& result, internal::PreparedAd& prepared, PutStats* stats) {
     StagedAd& st = ads_.at(doc.id);
-    std::string hash = ContentHash(doc);
+    std::string& hash = prepared.content_hash;
     if (st.exists && st.content_hash == hash) {
       ++stats->duplicates;
       return Status::Ok();
@@ -947,14 +979,14 @@ class Staging {
     } else {
       ++stats->new_ads;
     }
-    const int64_t time = LeadTime(doc, now_ms_);
+    const int64_t time = prepared.time ? *prepared.time : LeadTime(doc, now_ms_);
     st.ad_raw = keys::EncodeAdRecord(doc, hash, version, time, now_ms_);
     st.content_hash = std::move(hash);
     st.version = version;
     st.text_size = doc.text.size();
     st.exists = true;
     Put(Cf::kAds, doc.id, st.ad_raw);
-    st.findings_raw = keys::EncodeFindings(result);
+    st.findings_raw = std::move(prepared.findings);
     st.findings_loaded = true;
     Put(Cf::kFindings, doc.id, st.findings_raw);
 
@@ -964,14 +996,12 @@ class Staging {
     lead.status = status;
     lead.time = time;
     lead.version = version;
-    lead.categories = result.categories;
-    std::sort(lead.categories.begin(), lead.categories.end());
-    lead.categories.erase(std::unique(lead.categories.begin(), lead.categories.end()), lead.categories.end());
+    lead.categories = std::move(prepared.categories);
     lead.city = doc.city;
     lead.posted_at = doc.posted_at;
     lead.pack_version = result.pack_version;
-    lead.snippet = MakeSnippet(doc.text);
-    UpdatePostings(doc.id, &st, IndexedEntities(result), lead.time, lead.city);
+    lead.snippet = std::move(prepared.snippet);
+    UpdatePostings(doc.id, &st, std::move(prepared.entities), lead.time, lead.city);
     st.lead = std::move(lead);
     st.lead_dirty = st.rescored = true;
     if (result.flagged) ++stats->flagged;
@@ -1133,24 +1163,17 @@ class Staging {
   }
 
   Status LoadEntityStats() {
-    std::vector<std::pair<const std::string*, StagedEntity*>> todo;
+    // Point Gets for the memtable bloom filters (see PrefetchAds).
+    const rocksdb::ReadOptions ro;
+    rocksdb::PinnableSlice value;
     for (auto& [key, ent] : entities_) {
-      if (!ent.loaded) todo.emplace_back(&key, &ent);
-    }
-    if (todo.empty()) return Status::Ok();
-    std::vector<rocksdb::Slice> keys;
-    keys.reserve(todo.size());
-    for (const auto& [key, ent] : todo) keys.emplace_back(*key);
-    std::vector<rocksdb::PinnableSlice> values(todo.size());
-    std::vector<rocksdb::Status> statuses(todo.size());
-    impl_->db->MultiGet(rocksdb::ReadOptions(), impl_->H(Cf::kEntityStats), keys.size(), keys.data(),
-                        values.data(), statuses.data());
-    for (size_t i = 0; i < todo.size(); ++i) {
-      StagedEntity& ent = *todo[i].second;
+      if (ent.loaded) continue;
       ent.loaded = true;
-      if (statuses[i].IsNotFound()) continue;
-      if (!statuses[i].ok()) return FromRocks(statuses[i], "reading entity statistics");
-      if (!keys::DecodeEntityStats(View(values[i]), &ent.stats)) return CorruptRecord("entity statistics", *todo[i].first);
+      value.Reset();
+      const rocksdb::Status s = impl_->db->Get(ro, impl_->H(Cf::kEntityStats), key, &value);
+      if (s.IsNotFound()) continue;
+      if (!s.ok()) return FromRocks(s, "reading entity statistics");
+      if (!keys::DecodeEntityStats(View(value), &ent.stats)) return CorruptRecord("entity statistics", key);
       ent.exists = true;
     }
     return Status::Ok();
@@ -1321,23 +1344,31 @@ class Staging {
     st->touched_seq = seq_;
   }
 
-  // One staged write.
+  // One staged write; its key and value bytes are in arena_ (one buffer
+  // for the whole group instead of two strings per write).
   struct Op {
     Cf cf;
     bool del;
-    std::string key;
-    std::string value;
+    size_t key_at, key_size, value_at, value_size;
   };
-  void Put(Cf cf, std::string key, std::string value) {
-    ops_.push_back({cf, false, std::move(key), std::move(value)});
+  void Put(Cf cf, std::string_view key, std::string_view value) {
+    ops_.push_back({cf, false, arena_.size(), key.size(), arena_.size() + key.size(), value.size()});
+    arena_.append(key);
+    arena_.append(value);
   }
-  void Delete(Cf cf, std::string key) { ops_.push_back({cf, true, std::move(key), {}}); }
+  void Delete(Cf cf, std::string_view key) {
+    ops_.push_back({cf, true, arena_.size(), key.size(), 0, 0});
+    arena_.append(key);
+  }
+  std::string_view Key(const Op& op) const { return std::string_view(arena_).substr(op.key_at, op.key_size); }
+  std::string_view Value(const Op& op) const { return std::string_view(arena_).substr(op.value_at, op.value_size); }
 
   Store::Impl* impl_;
   int64_t now_ms_;
   uint64_t seq_;
   StatusCounts counts_;
   std::vector<Op> ops_;
+  std::string arena_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   std::unordered_map<std::string, StagedAd> ads_;
   std::unordered_map<std::string, StagedEntity> entities_;
@@ -1407,6 +1438,9 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
   Staging staging(this, clock_ms(), seq, std::move(carry));
   Status s = [&] {
     std::vector<std::string_view> ids;
+    size_t id_count = 0;
+    for (const auto& r : group) id_count += r->ads.size() + r->updates.size();
+    ids.reserve(id_count);
     for (const auto& r : group) {
       for (const ScannedAd& a : r->ads) ids.push_back(a.doc->id);
       for (const FindingsUpdate& u : r->updates) ids.push_back(u.ad_id);
@@ -1427,9 +1461,10 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
         if (r->checkpoint) staging.StageCheckpoint(*r->checkpoint);
         continue;
       }
-      for (const ScannedAd& a : r->ads) {
+      for (size_t i = 0; i < r->ads.size(); ++i) {
+        const ScannedAd& a = r->ads[i];
         ++r->stats.ads;
-        if (Status st = staging.StagePut(*a.doc, *a.result, &r->stats); !st.ok()) return st;
+        if (Status st = staging.StagePut(*a.doc, *a.result, r->prepared[i], &r->stats); !st.ok()) return st;
       }
     }
     return staging.Finish();
@@ -1532,6 +1567,8 @@ void Store::PutScannedAsync(std::span<const ScannedAd> ads,
   }
   auto request = std::make_unique<Impl::PutRequest>();
   request->ads = ads;
+  request->prepared.reserve(ads.size());
+  for (const ScannedAd& a : ads) request->prepared.push_back(internal::PrepareAd(*a.doc, *a.result));
   request->done = std::move(done);
   impl_->Enqueue(std::move(request));
 }

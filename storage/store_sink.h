@@ -1,6 +1,7 @@
 // StoreSink: the scanner's ResultSink for ingest. Buffers accepted
 // documents and hands each full batch to the Store without waiting
-// (Store::PutScannedAsync), keeping up to two batches in flight so
+// (Store::PutScannedAsync), keeping up to kMaxBatchesInFlight batches in
+// flight so that the store's group commit has enough queued to group and
 // scanning, staging and writing overlap. A document is acknowledged —
 // durable — once the batch holding it is committed: on_commit reports it,
 // committed() counts it, and Finish returns after everything is.
@@ -30,7 +31,9 @@ namespace vigil::storage {
 class StoreSink : public scanner::ResultSink {
  public:
   static constexpr size_t kDefaultBatchSize = 1024;
-  static constexpr size_t kMaxBatchesInFlight = 2;
+  // Batches handed over and not yet durable: enough for groups of several
+  // thousand ads (larger groups apply to the memtables faster, sorted).
+  static constexpr size_t kMaxBatchesInFlight = 16;
 
   // `store` must outlive the sink. batch_size 0 means kDefaultBatchSize.
   explicit StoreSink(Store* store, size_t batch_size = kDefaultBatchSize);
@@ -41,7 +44,8 @@ class StoreSink : public scanner::ResultSink {
   StoreSink& operator=(const StoreSink&) = delete;
 
   // Copies the document and result into the current batch; hands the
-  // batch to the store when it is full (waiting while two are in flight).
+  // batch to the store when it is full (waiting while kMaxBatchesInFlight
+  // are in flight).
   // After a failed commit every later call returns that error and nothing
   // more is handed over.
   Status Accept(const scanner::Document& doc, const scanner::ScanResult& result) override;
