@@ -335,6 +335,12 @@ void PrintCpu(const CpuSample& a, const CpuSample& b, size_t ads, double seconds
               "       machine %.0f%% busy of %.0f cores, other processes %.2f s (%.0f%% of one core)\n",
               vigild, vigild * per_ad, threads.c_str(), self, self * per_ad, busy > 0 ? 100 * self / busy : 0,
               total > 0 ? 100 * busy / total : 0, cores, others, 100 * others / seconds);
+  // What the same CPU per ad would give with every core to vigild and
+  // load_gen (a derived figure, not a measurement).
+  if (vigild + self > 0) {
+    std::printf("       cpu-bound ceiling with all %.0f cores idle but for this run: %.0f ads/s\n", cores,
+                cores / ((vigild + self) / static_cast<double>(ads)));
+  }
 }
 
 void Print(const char* name, const PhaseResult& r) {

@@ -152,6 +152,10 @@ void IngestPipeline::ScanLoop(int index) {
     lock.unlock();
     IngestOutcome& out = owned->outcome;
     out.pack = owned->chunks.front().pack;
+    size_t docs = 0;
+    for (const Chunk& c : owned->chunks) docs += c.docs.size();
+    owned->docs.reserve(docs);
+    owned->results.reserve(docs);
     for (Chunk& c : owned->chunks) {
       out.lines += c.lines;
       for (auto& d : c.docs) owned->docs.push_back(std::move(d));
