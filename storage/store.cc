@@ -388,6 +388,7 @@ struct Store::Impl {
     PutStats stats;
     bool replace = false;
     std::span<const FindingsUpdate> updates;
+    std::vector<std::string> encoded_findings;  // parallel to updates, encoded by the caller's thread
     std::optional<CheckpointWrite> checkpoint;
     std::function<void(const Status&, const ReplaceStats&)> replace_done;
     ReplaceStats replace_stats;
@@ -1011,7 +1012,7 @@ class Staging {
   // New findings for a stored ad (rescans); CheckReplace accepted them.
   // Findings equal to the stored ones write nothing; equal but for the
   // pack version, only the findings and the lead record.
-  Status StageReplace(const FindingsUpdate& u, ReplaceStats* stats) {
+  Status StageReplace(const FindingsUpdate& u, std::string encoded, ReplaceStats* stats) {
     const std::string& ad_id = u.ad_id;
     const ScanResult& result = *u.result;
     StagedAd& st = ads_.at(ad_id);
@@ -1022,7 +1023,6 @@ class Staging {
     }
     if (Status s = LoadLeadAndEntities(ad_id, &st); !s.ok()) return s;
     if (!st.lead) return Status::Corruption(fmt::format("ad {:?} has no lead record; run `vigil store check`", ad_id));
-    std::string encoded = keys::EncodeFindings(result);
     if (encoded == st.findings_raw) {
       ++stats->unchanged;
       return Status::Ok();
@@ -1455,8 +1455,11 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
           r->rejected = st;  // this request alone; nothing of it is staged
           continue;
         }
-        for (const FindingsUpdate& u : r->updates) {
-          if (Status st = staging.StageReplace(u, &r->replace_stats); !st.ok()) return st;
+        for (size_t i = 0; i < r->updates.size(); ++i) {
+          if (Status st = staging.StageReplace(r->updates[i], std::move(r->encoded_findings[i]), &r->replace_stats);
+              !st.ok()) {
+            return st;
+          }
         }
         if (r->checkpoint) staging.StageCheckpoint(*r->checkpoint);
         continue;
@@ -1630,6 +1633,8 @@ void Store::ReplaceFindingsAsync(std::span<const FindingsUpdate> updates, std::o
   auto request = std::make_unique<Impl::PutRequest>();
   request->replace = true;
   request->updates = updates;
+  request->encoded_findings.reserve(updates.size());
+  for (const FindingsUpdate& u : updates) request->encoded_findings.push_back(keys::EncodeFindings(*u.result));
   request->checkpoint = std::move(checkpoint);
   request->replace_done = std::move(done);
   impl_->Enqueue(std::move(request));
