@@ -1,6 +1,7 @@
 #include "scanner/scanner.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include "rules/compiler.h"
 #include "rules/pack_loader.h"
@@ -208,4 +209,27 @@ TEST_CASE("JSON strings escape control characters and repair invalid UTF-8", "[s
   std::string out;
   vigil::scanner::AppendJsonString(std::string("a\"b\\c\n\x01\xff\xc3\xa9", 10), &out);
   CHECK(out == "\"a\\\"b\\\\c\\n\\u0001\\ufffd\xc3\xa9\"");
+}
+
+TEST_CASE("scores and weights print as fmt's shortest form, on the fast path and off it", "[scanner][json]") {
+  // AppendResultJson prints k / 10000 values without fmt; every value must
+  // read exactly as fmt::format("{}") would print it.
+  auto score_json = [](double score) {
+    vigil::scanner::ScanResult r;
+    r.id = "d";
+    r.score = score;
+    std::string out;
+    vigil::scanner::AppendResultJson(r, {}, &out);
+    const size_t at = out.find("\"score\":") + 8;
+    return out.substr(at, out.find(',', at) - at);
+  };
+  for (int k = 0; k <= 200000; ++k) {
+    const double v = k / 10000.0;
+    INFO("k = " << k);
+    REQUIRE(score_json(v) == fmt::format("{}", v));
+  }
+  for (double v : {0.123456789, 1e-7, 2.5e-5, 1.0 / 3.0, 123456.75, 1e20, -0.5, 0.30000000000000004}) {
+    INFO(v);
+    CHECK(score_json(v) == fmt::format("{}", v));
+  }
 }
