@@ -1333,7 +1333,13 @@ class Scan {
   // "usd", "donation"), the amount, then optional unit and duration after.
   // pre_duration comes from a duration written before ("hh 120"). Emits
   // [span_start, end) and returns end, or kNone.
-  [[gnu::noinline]] size_t ParsePrice(size_t p, std::string_view pre_duration, size_t span_start) {
+  //
+  // `parsed`: OnNumber has already read the amount at p (a digit, p ==
+  // span_start, no pre_duration) and found it not phone-like, with no
+  // duration count after an integer and no age suffix after an integer of
+  // at most two digits; those checks are not repeated.
+  [[gnu::noinline]] size_t ParsePrice(size_t p, std::string_view pre_duration, size_t span_start,
+                                      const Amount* parsed = nullptr) {
     std::string unit;
     size_t q = p;
     if (C(q) == '$') {
@@ -1351,19 +1357,24 @@ class Scan {
     }
     if (!Is(q, kDigit) || (q != span_start && Is(q - 1, kAlnum))) return kNone;
     Amount amt;
-    if (!unit.empty() && SpacedDigits(q, &amt)) {
+    if (parsed != nullptr) {
+      amt = *parsed;
+    } else if (!unit.empty() && SpacedDigits(q, &amt)) {
       // "$ 1 5 0": read as 150.
     } else if (!ParseAmount(q, &amt)) {
       return kNone;
     }
     size_t group_end;
-    if (PhoneLike(q, &group_end)) return kNone;
+    if (parsed == nullptr && PhoneLike(q, &group_end)) return kNone;
     const bool unit_in_front = !unit.empty();
     size_t r = amt.end;
     const bool attached_alpha = Is(r, kAlpha);
     std::string dur;
-    if (amt.integer && AgeSuffix(r) != kNone) return kNone;
-    if (amt.integer && !unit_in_front && DurationCount(amt.whole, r, &dur) != kNone) return kNone;
+    const bool age_checked = parsed != nullptr && amt.int_digits <= 2;
+    if (amt.integer && !age_checked && AgeSuffix(r) != kNone) return kNone;
+    if (amt.integer && !unit_in_front && parsed == nullptr && DurationCount(amt.whole, r, &dur) != kNone) {
+      return kNone;
+    }
     std::string unit_after;
     r = UnitAfter(r, &unit_after);
     if (unit.empty()) unit = unit_after;
@@ -1424,7 +1435,7 @@ class Scan {
         return dend;
       }
     }
-    const size_t end = ParsePrice(s, "", s);
+    const size_t end = ParsePrice(s, "", s, &amt);
     return end != kNone ? end : std::max(e, amt.end);
   }
 
