@@ -3,7 +3,7 @@
 //
 //   load_gen --vigild build/bin/vigild [--vigil build/bin/vigil] [--ads 200000]
 //            [--batch 500] [--connections 8] [--seconds 20] [--half-seconds 8]
-//            [--in-process-baseline]
+//            [--in-process-baseline] [--vigild-arg ARG]...
 //
 // 1. Generates the corpus (bench/corpus.h; unique ids) and encodes every
 //    request (header and NDJSON body) once, before any timing, so the
@@ -68,6 +68,7 @@ struct Flags {
   std::string vigild;
   std::string vigil;
   bool in_process_baseline = false;
+  std::vector<std::string> vigild_args;  // --vigild-arg, passed on (e.g. --threads 1)
   std::string rules;
   size_t ads = 200000;
   size_t batch = 500;
@@ -463,6 +464,7 @@ int main(int argc, char** argv) {
     if (a == "--vigild") f.vigild = value();
     else if (a == "--vigil") f.vigil = value();
     else if (a == "--in-process-baseline") f.in_process_baseline = true;
+    else if (a == "--vigild-arg") f.vigild_args.push_back(value());
     else if (a == "--rules") f.rules = value();
     else if (a == "--ads") f.ads = std::stoul(value());
     else if (a == "--batch") f.batch = std::stoul(value());
@@ -472,7 +474,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: load_gen --vigild PATH [--vigil PATH] [--rules PACK] [--ads N] [--batch N] [--connections N] "
-                   "[--seconds S] [--half-seconds S] [--in-process-baseline]\n");
+                   "[--seconds S] [--half-seconds S] [--in-process-baseline] [--vigild-arg ARG]...\n");
       return 2;
     }
   }
@@ -548,8 +550,13 @@ int main(int argc, char** argv) {
     ::close(out[1]);
     std::string log = tmp + "/vigild.log";
     std::freopen(log.c_str(), "w", stderr);
-    ::execl(f.vigild.c_str(), f.vigild.c_str(), "--data", data.c_str(), "--listen", "127.0.0.1:0", "--rules",
-            pack.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
+    std::vector<std::string> args = {f.vigild, "--data", data, "--listen", "127.0.0.1:0", "--rules", pack,
+                                     "--log-level", "warn"};
+    args.insert(args.end(), f.vigild_args.begin(), f.vigild_args.end());
+    std::vector<char*> argv_child;
+    for (std::string& a : args) argv_child.push_back(a.data());
+    argv_child.push_back(nullptr);
+    ::execv(f.vigild.c_str(), argv_child.data());
     std::_Exit(127);
   }
   ::close(out[1]);
