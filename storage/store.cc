@@ -844,19 +844,31 @@ class Staging {
       for (size_t i = at; i < at + 8; ++i) v = (v << 8) | (i < k.size() ? static_cast<uint8_t>(k[i]) : 0);
       return v;
     };
+    // Bucket by family first (counting sort, keeps staging order), then
+    // sort each family's run unless it is already in order (ads, findings
+    // and leads of ids that arrive in order are).
+    size_t family_start[keys::kCfCount + 1] = {};
+    for (const Op& op : ops_) ++family_start[static_cast<size_t>(op.cf) + 1];
+    for (size_t c = 0; c < keys::kCfCount; ++c) family_start[c + 1] += family_start[c];
     std::vector<SortKey> sort_keys(ops_.size());
+    size_t next[keys::kCfCount];
+    std::copy(family_start, family_start + keys::kCfCount, next);
     for (uint32_t i = 0; i < ops_.size(); ++i) {
       const std::string_view k = Key(ops_[i]);
-      sort_keys[i] = {word(k, 0), word(k, 8), static_cast<uint32_t>(ops_[i].cf), i};
+      sort_keys[next[static_cast<size_t>(ops_[i].cf)]++] = {word(k, 0), word(k, 8), static_cast<uint32_t>(ops_[i].cf), i};
     }
-    std::sort(sort_keys.begin(), sort_keys.end(), [&](const SortKey& x, const SortKey& y) {
-      if (x.cf != y.cf) return x.cf < y.cf;
+    const auto less = [&](const SortKey& x, const SortKey& y) {
       if (x.a != y.a) return x.a < y.a;
       if (x.b != y.b) return x.b < y.b;
       const int c = Key(ops_[x.index]).compare(Key(ops_[y.index]));
       if (c != 0) return c < 0;
       return x.index < y.index;  // stable: writes to one key keep their order
-    });
+    };
+    for (size_t c = 0; c < keys::kCfCount; ++c) {
+      const auto first = sort_keys.begin() + static_cast<std::ptrdiff_t>(family_start[c]);
+      const auto last = sort_keys.begin() + static_cast<std::ptrdiff_t>(family_start[c + 1]);
+      if (!std::is_sorted(first, last, less)) std::sort(first, last, less);
+    }
     batch_ = std::make_unique<rocksdb::WriteBatch>(arena_.size() + 16 * ops_.size() + 64);
     for (const SortKey& sk : sort_keys) {
       const Op& op = ops_[sk.index];
@@ -873,6 +885,12 @@ class Staging {
     return batch_.get();
   }
   std::unique_ptr<rocksdb::WriteBatch> TakeBatch() { return std::move(batch_); }
+
+  // Room for the writes of about `ads` documents.
+  void Reserve(size_t ads) {
+    ops_.reserve(ads * 16);
+    arena_.reserve(ads * 2560);
+  }
 
   // Loads the current versions of these ads (one MultiGet).
   Status PrefetchAds(const std::vector<std::string_view>& ids) {
@@ -1445,6 +1463,7 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
       for (const ScannedAd& a : r->ads) ids.push_back(a.doc->id);
       for (const FindingsUpdate& u : r->updates) ids.push_back(u.ad_id);
     }
+    staging.Reserve(id_count);
     if (Status st = staging.PrefetchAds(ids); !st.ok()) return st;
     for (const auto& r : group) {
       if (Status st = staging.PrefetchLeadsAndFindings(r->updates); !st.ok()) return st;
