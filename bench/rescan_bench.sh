@@ -5,7 +5,9 @@
 # (not timed here). Both commands load their pack once; that time is
 # measured apart (scan of an empty file) and excluded from both rates.
 # Rescans alternate between a changed pack and the core pack so that every
-# rescan changes findings; a dry run shows the cost of the writes.
+# rescan changes findings; a dry run shows the cost of the writes. CPU
+# seconds (user + sys, all threads) are printed too: on a shared machine
+# they move less than wall time.
 #
 #   bench/rescan_bench.sh [BUILD_DIR] [N]
 set -eu
@@ -16,6 +18,8 @@ export VIGIL_DEFAULT_PACK="$SRC/rules/packs/core"
 T=$(mktemp -d /tmp/vigil-rescan-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 now() { date +%s.%N; }
+cpu() { /usr/bin/time -f '%U %S' -o "$T/cpu" "$@"; }
+cpu_of() { awk '{printf "%.2f", $1 + $2}' "$T/cpu"; }
 
 "$B/gen_corpus" --count "$N" --seed 13 --out "$T/corpus.jsonl"
 "$B/vigil" ingest --no-progress --data "$T/db" "$T/corpus.jsonl" 2> /dev/null
@@ -32,13 +36,16 @@ printf 'rule loading: %.2f s (excluded below)\n' "$LOAD"
 
 rate_of() { grep -o '([0-9]* ads/s)' "$1" | tr -dc 0-9; }
 for round in 1 2; do
-  t0=$(now); "$B/vigil" scan --no-progress "$T/corpus.jsonl" > /dev/null; t1=$(now)
+  t0=$(now); cpu "$B/vigil" scan --no-progress "$T/corpus.jsonl" > /dev/null; t1=$(now)
   SCAN=$(echo "$N / ($t1 - $t0 - $LOAD)" | bc -l)
+  SCAN_CPU=$(cpu_of)
   "$B/vigil" rescan --no-progress --data "$T/db" --rules "$T/pack2" --dry-run > /dev/null 2> "$T/dry.err"
   DRY=$(rate_of "$T/dry.err")
   PACK=$([ $round = 1 ] && echo "$T/pack2" || echo "$SRC/rules/packs/core")
-  "$B/vigil" rescan --no-progress --data "$T/db" --rules "$PACK" > /dev/null 2> "$T/rescan.err"
+  cpu "$B/vigil" rescan --no-progress --data "$T/db" --rules "$PACK" > /dev/null 2> "$T/rescan.err"
   RESCAN=$(rate_of "$T/rescan.err")
+  RESCAN_CPU=$(cpu_of)
   printf 'round %s: vigil scan %6.0f ads/s | rescan --dry-run %6.0f ads/s (%.2f) | rescan %6.0f ads/s (%.2f of scan)\n' \
     "$round" "$SCAN" "$DRY" "$(echo "$DRY / $SCAN" | bc -l)" "$RESCAN" "$(echo "$RESCAN / $SCAN" | bc -l)"
+  printf '         CPU (user+sys, rule loading included): vigil scan %s s, vigil rescan %s s\n' "$SCAN_CPU" "$RESCAN_CPU"
 done
