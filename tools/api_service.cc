@@ -474,9 +474,17 @@ void ApiService::PostAds(Context& c, Responder done) {
     done(Error(400, "empty body: send NDJSON, one ad per line"));
     return;
   }
-  // An oversized line refuses the whole request before anything is stored.
+  // An oversized line, or too many lines, refuses the whole request before
+  // anything is stored.
   uint64_t number = 1;
   for (size_t pos = 0; pos < body.size(); ++number) {
+    if (number > options_.max_body_lines) {
+      if (metrics_) metrics_->CountError(ErrorKind::kTooLarge);
+      done(Error(413, fmt::format("body has more than {0} lines; the limit is {0} lines per request: split it "
+                                  "into several requests (or use the TCP port)",
+                                  options_.max_body_lines)));
+      return;
+    }
     const void* nl = std::memchr(body.data() + pos, '\n', body.size() - pos);
     size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - body.data()) : body.size();
     if (end - pos > options_.max_line_bytes) {

@@ -54,6 +54,10 @@ class ApiService {
   struct Options {
     size_t max_body_bytes = size_t{64} << 20;  // POST /v1/ads
     size_t max_line_bytes = size_t{1} << 20;   // one NDJSON line
+    // Lines of one POST /v1/ads body: a body is one pipeline batch and
+    // each line costs a few kB while it is scanned and staged, so the line
+    // count, not only the byte count, bounds the memory a request can take.
+    size_t max_body_lines = 10000;
   };
 
   // Every pointer must outlive the service.

@@ -26,6 +26,7 @@ struct DaemonConfig {
   size_t queue_bytes = size_t{256} << 20; // bytes held by the ingest pipeline
   size_t max_body_bytes = size_t{64} << 20;
   size_t max_line_bytes = size_t{1} << 20;
+  size_t max_body_lines = 10000;          // lines of one POST /v1/ads body
   size_t max_header_bytes = 16 << 10;
   int read_timeout_seconds = 30;          // per read of a request body or NDJSON data
   int header_timeout_seconds = 10;        // per read of a request's headers (idle keep-alive too)

@@ -80,7 +80,7 @@ int Run(DaemonConfig config) {
   metrics.queued_bytes = [&pipeline] { return pipeline.queued_bytes(); };
 
   ApiService api(store->get(), &rules, &pipeline, &auth, &metrics,
-                 ApiService::Options{config.max_body_bytes, config.max_line_bytes});
+                 ApiService::Options{config.max_body_bytes, config.max_line_bytes, config.max_body_lines});
   std::string ui = config.ui.empty() ? DefaultUiDir() : config.ui;
   Result<std::unique_ptr<HttpServer>> server = HttpServer::Create(config, ui, &api, &pipeline, &rules, &metrics);
   if (!server.ok()) {

@@ -16,7 +16,9 @@ measure() {
   mkdir -p "$tmp/pack"
   printf 'name: m\nversion: 0.1.0\ndescription: m\nthreshold: 0.5\ncategories:\n  - {id: youth, title: Youth, description: youth language}\n' >"$tmp/pack/pack.yaml"
   printf "rules:\n  - id: youth.fresh\n    title: Fresh\n    description: t\n    category: youth\n    weight: 0.6\n    evidence: supported\n    patterns: ['\\\\\\\\bfresh\\\\\\\\b']\n" >"$tmp/pack/rules.yaml"
-  printf 'listen: 127.0.0.1:0\ndata: %s/data\nrules: %s/pack\nrules_cache: ""\nlog_level: warn\n' "$tmp" "$tmp" >"$tmp/vigild.yaml"
+  # max_body_lines raised past the default (10,000) so that the per-line
+  # cost of one batch can still be measured.
+  printf 'listen: 127.0.0.1:0\ndata: %s/data\nrules: %s/pack\nrules_cache: ""\nlog_level: warn\nmax_body_lines: %s\n' "$tmp" "$tmp" "$n" >"$tmp/vigild.yaml"
   ing=$("$BIN/vigil" tokens create --data "$tmp/data" --user crawler --role ingest | tail -n 1)
   "$BIN/vigild" --config "$tmp/vigild.yaml" >"$tmp/out" 2>"$tmp/err" &
   pid=$!
