@@ -399,12 +399,13 @@ double InProcessBaseline(const std::string& dir, const std::string& pack, const 
   return rate;
 }
 
-// `vigil ingest --data DIR --rules PACK FILE` with its defaults (threads:
-// all cores, 512-ad commits) on the same ads; returns its own ads/s figure
+// `vigil ingest --data DIR --rules PACK --batch B FILE` (threads: all
+// cores; B: the request size, so both sides get the same batches) on the
+// same ads; returns its own ads/s figure
 // (pipeline start to last durable commit) and prints it with the wall time
 // and CPU per ad of the whole process (rule loading included).
 double VigilIngestBaseline(const std::string& vigil, const std::string& tmp, const std::string& pack,
-                           const std::vector<std::string_view>& bodies, size_t max_batches) {
+                           const std::vector<std::string_view>& bodies, size_t max_batches, size_t batch) {
   std::string input = tmp + "/corpus.ndjson", log = tmp + "/ingest.log", dir = tmp + "/ingest";
   size_t n = std::min(max_batches, bodies.size());
   {
@@ -421,8 +422,9 @@ double VigilIngestBaseline(const std::string& vigil, const std::string& tmp, con
   if (pid == 0) {
     std::freopen(log.c_str(), "w", stderr);
     std::freopen("/dev/null", "w", stdout);
-    ::execl(vigil.c_str(), vigil.c_str(), "ingest", "--data", dir.c_str(), "--rules", pack.c_str(), input.c_str(),
-            static_cast<char*>(nullptr));
+    std::string batch_text = std::to_string(batch);
+    ::execl(vigil.c_str(), vigil.c_str(), "ingest", "--data", dir.c_str(), "--rules", pack.c_str(), "--batch",
+            batch_text.c_str(), input.c_str(), static_cast<char*>(nullptr));
     std::_Exit(127);
   }
   int status = 0;
@@ -605,7 +607,7 @@ int main(int argc, char** argv) {
   std::printf("vigild exit after SIGTERM: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 
   double base = vigil.empty() ? InProcessBaseline(tmp + "/baseline", pack, body_views, used)
-                              : VigilIngestBaseline(vigil, tmp, pack, body_views, used);
+                              : VigilIngestBaseline(vigil, tmp, pack, body_views, used, f.batch);
   if (base > 0) std::printf("ratio vigild / baseline: %.2f\n", full.rate() / base);
   std::error_code ec;
   fs::remove_all(tmp, ec);
