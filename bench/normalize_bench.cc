@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "bench/corpus.h"
+#include "bench/instructions.h"
 #include "scanner/normalize.h"
 
 namespace {
@@ -195,33 +196,6 @@ double MegabytesPerSecond(const std::vector<std::string>& ads, Fn fn) {
 }
 
 
-// --instructions: one warm pass over 3,000 generated ads (seed 1), then one
-// pass inside CountedPass, for a deterministic instructions-per-byte figure:
-//   valgrind --tool=callgrind --toggle-collect='*CountedPass*' BENCH --instructions
-// (the "Collected" count divided by the bytes printed).
-template <typename Pass>
-[[gnu::noinline]] void CountedPass(Pass& pass) {
-  pass();
-  asm volatile("");
-}
-
-template <typename PerAd>
-int CountInstructions(PerAd per_ad) {
-  vigil::bench::CorpusGenerator gen(1);
-  std::vector<std::string> ads;
-  size_t bytes = 0;
-  for (int i = 0; i < 3000; ++i) {
-    ads.push_back(gen.Next().text);
-    bytes += ads.back().size();
-  }
-  auto pass = [&] {
-    for (const std::string& ad : ads) per_ad(ad);
-  };
-  pass();
-  CountedPass(pass);
-  std::printf("bytes %zu in %zu ads\n", bytes, ads.size());
-  return 0;
-}
 
 }  // namespace
 
@@ -229,7 +203,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "--instructions") {
     const Normalizer normalizer;
     NormalizedText out;
-    return CountInstructions([&](const std::string& ad) { normalizer.Normalize(ad, &out); });
+    return vigil::bench::CountInstructions([&](const std::string& ad) { normalizer.Normalize(ad, &out); });
   }
   std::mt19937 rng(42);
   std::vector<std::string> ascii, dense, unicode, corpus;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bench/corpus.h"
+#include "bench/instructions.h"
 #include "scanner/phone_extractor.h"
 
 namespace {
@@ -92,33 +93,6 @@ size_t CountDigits(const std::string& text) {
 }
 
 
-// --instructions: one warm pass over 3,000 generated ads (seed 1), then one
-// pass inside CountedPass, for a deterministic instructions-per-byte figure:
-//   valgrind --tool=callgrind --toggle-collect='*CountedPass*' BENCH --instructions
-// (the "Collected" count divided by the bytes printed).
-template <typename Pass>
-[[gnu::noinline]] void CountedPass(Pass& pass) {
-  pass();
-  asm volatile("");
-}
-
-template <typename PerAd>
-int CountInstructions(PerAd per_ad) {
-  vigil::bench::CorpusGenerator gen(1);
-  std::vector<std::string> ads;
-  size_t bytes = 0;
-  for (int i = 0; i < 3000; ++i) {
-    ads.push_back(gen.Next().text);
-    bytes += ads.back().size();
-  }
-  auto pass = [&] {
-    for (const std::string& ad : ads) per_ad(ad);
-  };
-  pass();
-  CountedPass(pass);
-  std::printf("bytes %zu in %zu ads\n", bytes, ads.size());
-  return 0;
-}
 
 }  // namespace
 
@@ -126,7 +100,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "--instructions") {
     PhoneExtractor extractor;
     std::vector<Entity> out;
-    return CountInstructions([&](const std::string& ad) {
+    return vigil::bench::CountInstructions([&](const std::string& ad) {
       out.clear();
       extractor.Extract(ad, &out);
     });
