@@ -66,16 +66,9 @@ int RunRescan(const RescanFlags& flags) {
       return 2;
     }
   }
-  std::string diagnostics;
-  scanner::Scanner::Options scan_options;
-  scan_options.phone_region = flags.region;
-  Result<std::shared_ptr<const scanner::Scanner>> scan =
-      LoadScanner(flags.rules, RuleLoadOptions{flags.cache_dir}, scan_options, &diagnostics);
-  if (!diagnostics.empty()) std::fputs(diagnostics.c_str(), stderr);
-  if (!scan.ok()) {
-    std::fprintf(stderr, "vigil rescan: %s\n", scan.status().message().c_str());
-    return 2;
-  }
+  // --rules is required, so the default pack never stands in for it.
+  std::shared_ptr<const scanner::Scanner> scan = LoadScannerOrReport("rescan", flags.rules, flags.cache_dir, flags.region);
+  if (!scan) return 2;
 
   std::unique_ptr<storage::Store> store;
   if (flags.dry_run) {
@@ -117,7 +110,7 @@ int RunRescan(const RescanFlags& flags) {
   g_stop.store(false);
   std::signal(SIGINT, OnInterrupt);
   std::signal(SIGTERM, OnInterrupt);
-  Rescanner rescanner(store.get(), *scan, options);
+  Rescanner rescanner(store.get(), scan, options);
   const auto start = std::chrono::steady_clock::now();
   Result<RescanReport> report = rescanner.Run(on_progress, &g_stop);
   std::signal(SIGINT, SIG_DFL);

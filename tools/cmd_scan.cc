@@ -20,6 +20,7 @@
 #include "tools/commands.h"
 #include "tools/progress.h"
 #include "tools/rule_loading.h"
+#include "tools/threads.h"
 
 namespace vigil::tools {
 
@@ -54,19 +55,12 @@ struct WorkerState {
 };
 
 int RunScan(const ScanFlags& flags) {
-  std::string diagnostics;
-  scanner::Scanner::Options scan_options;
-  scan_options.phone_region = flags.region;
-  Result<std::shared_ptr<const scanner::Scanner>> created =
-      LoadScanner(flags.rules.empty() ? DefaultPackPath() : flags.rules, RuleLoadOptions{flags.cache_dir}, scan_options, &diagnostics);
-  if (!diagnostics.empty()) std::fputs(diagnostics.c_str(), stderr);
-  if (!created.ok()) {
-    std::fprintf(stderr, "vigil scan: %s\n", created.status().message().c_str());
-    return 2;
-  }
-  const scanner::Scanner& scan = **created;
+  std::shared_ptr<const scanner::Scanner> created =
+      LoadScannerOrReport("scan", flags.rules, flags.cache_dir, flags.region);
+  if (!created) return 2;
+  const scanner::Scanner& scan = *created;
 
-  int threads = flags.threads > 0 ? flags.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = ThreadsOrCores(flags.threads);
   // One thread scans inline; more get a worker each (the reader and the
   // ordered writer share the calling thread).
   const int workers = threads == 1 ? 0 : threads;

@@ -43,6 +43,7 @@
 #include "tools/progress.h"
 #include "tools/rule_loading.h"
 #include "tools/store_cli_support.h"
+#include "tools/threads.h"
 
 namespace vigil::tools {
 
@@ -92,24 +93,16 @@ struct IngestWorker {
 };
 
 int RunIngest(const IngestFlags& flags) {
-  std::string diagnostics;
-  scanner::Scanner::Options scan_options;
-  scan_options.phone_region = flags.region;
-  Result<std::shared_ptr<const scanner::Scanner>> created =
-      LoadScanner(flags.rules.empty() ? DefaultPackPath() : flags.rules, RuleLoadOptions{flags.cache_dir}, scan_options, &diagnostics);
-  if (!diagnostics.empty()) std::fputs(diagnostics.c_str(), stderr);
-  if (!created.ok()) {
-    std::fprintf(stderr, "vigil ingest: %s\n", created.status().message().c_str());
-    return 2;
-  }
-  const scanner::Scanner& scan = **created;
+  std::shared_ptr<const scanner::Scanner> created =
+      LoadScannerOrReport("ingest", flags.rules, flags.cache_dir, flags.region);
+  if (!created) return 2;
+  const scanner::Scanner& scan = *created;
 
   int exit_code = 0;
   std::unique_ptr<Store> store = OpenStoreForWriting(flags.data, /*create=*/true, "ingest", "POST /v1/ads", &exit_code);
   if (!store) return exit_code;
 
-  const int threads = flags.threads > 0 ? flags.threads
-                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = ThreadsOrCores(flags.threads);
   const int workers = threads == 1 ? 0 : threads;
   std::vector<IngestWorker> states(std::max(1, workers));
   for (IngestWorker& w : states) w.context = scan.NewContext();

@@ -20,6 +20,7 @@
 
 #include "scanner/ordered_pipeline.h"
 #include "tools/commit_window.h"
+#include "tools/threads.h"
 
 namespace vigil::tools {
 
@@ -352,8 +353,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     for (const storage::StatusCount& c : counts->by_status) total += c.total;
   }
 
-  const int threads = options_.threads > 0 ? options_.threads
-                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = ThreadsOrCores(options_.threads);
   const int workers = threads == 1 ? 0 : threads;
   std::vector<WorkerState> states(std::max(1, workers));
   for (WorkerState& w : states) w.context = scanner_->NewContext();

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -77,6 +78,21 @@ Result<std::shared_ptr<const scanner::Scanner>> LoadScanner(const std::string& p
   Result<std::shared_ptr<const rules::CompiledRuleSet>> set = LoadRuleSet(path, options, diagnostics);
   if (!set.ok()) return set.status();
   return scanner::Scanner::Create(*set, scan_options);
+}
+
+std::shared_ptr<const scanner::Scanner> LoadScannerOrReport(const char* command, const std::string& path,
+                                                           const std::string& cache_dir, const std::string& region) {
+  std::string diagnostics;
+  scanner::Scanner::Options scan_options;
+  scan_options.phone_region = region;
+  Result<std::shared_ptr<const scanner::Scanner>> created =
+      LoadScanner(path.empty() ? DefaultPackPath() : path, RuleLoadOptions{cache_dir}, scan_options, &diagnostics);
+  if (!diagnostics.empty()) std::fputs(diagnostics.c_str(), stderr);
+  if (!created.ok()) {
+    std::fprintf(stderr, "vigil %s: %s\n", command, created.status().message().c_str());
+    return nullptr;
+  }
+  return *created;
 }
 
 }  // namespace vigil::tools

@@ -37,6 +37,12 @@ Result<std::shared_ptr<const scanner::Scanner>> LoadScanner(const std::string& p
                                                             const scanner::Scanner::Options& scan_options,
                                                             std::string* diagnostics);
 
+// For a command-line tool: LoadScanner on `path` (the default pack when
+// empty) with `region` as the phone region; prints the pack's diagnostics,
+// and on failure "vigil COMMAND: why", to stderr. Null on failure.
+std::shared_ptr<const scanner::Scanner> LoadScannerOrReport(const char* command, const std::string& path,
+                                                           const std::string& cache_dir, const std::string& region);
+
 // Loads and lints a pack folder (no compile). Returns false on errors.
 bool LoadAndLintPack(const std::string& dir, rules::Pack* pack, rules::Diagnostics* diags);
 

@@ -21,6 +21,7 @@
 #include "tools/live_rules.h"
 #include "tools/metrics.h"
 #include "tools/rule_loading.h"
+#include "tools/threads.h"
 #include "tools/token_store.h"
 
 namespace {
@@ -68,8 +69,7 @@ int Run(DaemonConfig config) {
   Metrics metrics;
   TokenAuth auth(config.data);
   IngestPipeline::Options pipeline_options;
-  pipeline_options.scan_workers =
-      config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  pipeline_options.scan_workers = tools::ThreadsOrCores(config.threads);
   pipeline_options.committers = config.committers;
   pipeline_options.max_batches = config.queue_batches;
   pipeline_options.max_bytes = config.queue_bytes;
