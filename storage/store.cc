@@ -1607,13 +1607,18 @@ void Store::Impl::Enqueue(std::unique_ptr<PutRequest> request) {
   queue_cv.notify_one();
 }
 
-Status Store::PutScanned(std::span<const ScannedAd> ads, PutStats* stats) {
+namespace {
+
+// The blocking form of an asynchronous store call: start(done) queues the
+// work, and this waits until the store thread calls done(status, stats).
+template <typename Stats, typename Start>
+Status WaitForStore(Start start, Stats* stats) {
   std::mutex mu;
   std::condition_variable cv;
   bool finished = false;
   Status result;
-  PutStats got;
-  PutScannedAsync(ads, [&](const Status& s, const PutStats& st) {
+  Stats got;
+  start([&](const Status& s, const Stats& st) {
     std::lock_guard lock(mu);
     result = s;
     got = st;
@@ -1624,6 +1629,12 @@ Status Store::PutScanned(std::span<const ScannedAd> ads, PutStats* stats) {
   cv.wait(lock, [&] { return finished; });
   if (result.ok() && stats) stats->Add(got);
   return result;
+}
+
+}  // namespace
+
+Status Store::PutScanned(std::span<const ScannedAd> ads, PutStats* stats) {
+  return WaitForStore([&](auto done) { PutScannedAsync(ads, std::move(done)); }, stats);
 }
 
 Status Store::PutScanned(const std::vector<std::pair<Document, ScanResult>>& ads, PutStats* stats) {
@@ -1661,23 +1672,12 @@ void Store::ReplaceFindingsAsync(std::span<const FindingsUpdate> updates, std::o
 
 Status Store::ReplaceFindings(std::span<const FindingsUpdate> updates, const CheckpointWrite* checkpoint,
                               ReplaceStats* stats) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool finished = false;
-  Status result;
-  ReplaceStats got;
-  ReplaceFindingsAsync(updates, checkpoint ? std::optional<CheckpointWrite>(*checkpoint) : std::nullopt,
-                       [&](const Status& s, const ReplaceStats& st) {
-                         std::lock_guard lock(mu);
-                         result = s;
-                         got = st;
-                         finished = true;
-                         cv.notify_one();  // under the lock: the waiter's stack outlives this call
-                       });
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return finished; });
-  if (result.ok() && stats) stats->Add(got);
-  return result;
+  return WaitForStore(
+      [&](auto done) {
+        ReplaceFindingsAsync(updates, checkpoint ? std::optional<CheckpointWrite>(*checkpoint) : std::nullopt,
+                             std::move(done));
+      },
+      stats);
 }
 
 Status Store::ReplaceFindings(std::span<const FindingsUpdate> updates) {
