@@ -266,7 +266,6 @@ std::unique_ptr<LiteralSet> LiteralSet::FromPattern(std::string_view regex) {
     set->forward_.Add(body, bit, /*reversed=*/false);
     set->reverse_.Add(body, bit, /*reversed=*/true);
     if (set->forward_.nodes.size() > kMaxNodes) return nullptr;
-    set->max_length_ = std::max(set->max_length_, body.size());
   }
   set->all_need_start_boundary_ = true;
   for (const Node& n : set->forward_.nodes) {
@@ -278,7 +277,6 @@ std::unique_ptr<LiteralSet> LiteralSet::FromPattern(std::string_view regex) {
   }
   set->forward_.Finish();
   set->reverse_.Finish();
-  set->string_count_ = strings.size();
   return set;
 }
 

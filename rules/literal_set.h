@@ -64,9 +64,6 @@ class LiteralSet {
   // text[i - 1] is not (or i == 0).
   static void ComputeWordStarts(std::string_view text, std::vector<uint64_t>* bits);
 
-  size_t string_count() const { return string_count_; }
-  size_t max_length() const { return max_length_; }
-
  private:
   struct Node {
     // Children sorted by byte (lower-case ASCII).
@@ -101,8 +98,6 @@ class LiteralSet {
   bool all_start_at_word_start_ = false;
   // Does a string start at `start` and end by `hi`?
   bool MatchesAt(std::string_view text, size_t start, size_t hi) const;
-  size_t string_count_ = 0;
-  size_t max_length_ = 0;
 };
 
 }  // namespace vigil::rules
