@@ -48,62 +48,32 @@
 
 #include <nlohmann/json.hpp>
 
-#include "storage/store.h"
-#include "tools/api_service.h"
+#include "tests/fuzz/daemon_world.h"
 #include "tools/daemon_config.h"
 #include "tools/http_server.h"
-#include "tools/ingest_pipeline.h"
-#include "tools/live_rules.h"
-#include "tools/metrics.h"
-#include "tools/token_store.h"
 
 namespace {
 
 using namespace vigil;
 using namespace vigil::daemon;
+using vigil::fuzz::Broken;
+using vigil::fuzz::Require;
 
 // After the half-close the server has every byte it will get; it must
 // answer and close well within this (its own timeouts are 2 s).
 constexpr int kReplySeconds = 20;
 
-[[noreturn]] void Broken(const char* what, std::string_view detail = {}) {
-  fprintf(stderr, "invariant broken: %s\n", what);
-  if (!detail.empty()) fprintf(stderr, "%.*s\n", static_cast<int>(std::min<size_t>(detail.size(), 2000)), detail.data());
-  abort();
-}
-
-void Require(bool condition, const char* what, std::string_view detail = {}) {
-  if (!condition) Broken(what, detail);
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-// The server and everything behind it, built once and never destroyed
-// (server threads outlive main's return otherwise).
+// The daemon's services (tests/fuzz/daemon_world.h) with the server on
+// top, built once and never destroyed (server threads outlive main's
+// return otherwise).
 struct World {
-  std::string dir;
-  std::unique_ptr<storage::Store> store;
-  std::unique_ptr<LiveRules> rules;
-  Metrics metrics;
-  std::string admin, investigator, ingest;
-  std::unique_ptr<TokenAuth> auth;
-  std::unique_ptr<IngestPipeline> pipeline;
-  std::unique_ptr<ApiService> api;
+  fuzz::DaemonWorld* daemon = nullptr;
   std::unique_ptr<HttpServer> server;
   std::thread thread;
   uint16_t http_port = 0;
   uint16_t ingest_port = 0;
   uint64_t inputs = 0;
 };
-
-std::string g_dir;
-void RemoveDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(g_dir, ec);
-}
 
 // Connects to 127.0.0.1:port; reads give up after kReplySeconds.
 int Connect(uint16_t port) {
@@ -264,54 +234,24 @@ World* MakeWorld() {
   auto* w = new World;
   std::filesystem::path base = std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm")
                                                                           : std::filesystem::temp_directory_path();
-  std::string tmpl = (base / "vigil_fuzz_http_XXXXXX").string();
-  Require(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp");
-  w->dir = tmpl;
-  g_dir = tmpl;
-  std::atexit(RemoveDir);
-  const std::string pack = w->dir + "/pack";
-  const std::string data = w->dir + "/data";
-  const std::string ui = w->dir + "/ui";
-  std::filesystem::create_directories(pack);
+  w->daemon = fuzz::MakeDaemonWorld("vigil_fuzz_http", base, 8192, 1024);
+  fuzz::DaemonWorld& d = *w->daemon;
+  const std::string ui = d.dir + "/ui";
   std::filesystem::create_directories(ui);
-  WriteFile(ui + "/index.html", "<!doctype html><title>vigil</title>");
-  WriteFile(ui + "/app.js", "console.log('vigil');");
-  WriteFile(w->dir + "/secret.txt", "secret");
-  WriteFile(pack + "/pack.yaml",
-            "name: fuzz\nversion: 0.1.0\ndescription: fuzz\nthreshold: 0.5\ncategories:\n"
-            "  - {id: youth, title: Youth, description: youth language}\n");
-  WriteFile(pack + "/rules.yaml",
-            "rules:\n  - id: youth.fresh\n    title: Fresh\n    description: test rule\n    category: youth\n"
-            "    weight: 0.6\n    evidence: supported\n    patterns: ['\\bfresh\\b']\n");
-  auto opened = storage::Store::Open(data, storage::OpenOptions{});
-  Require(opened.ok(), "store opens");
-  w->store = std::move(opened.value());
-  w->rules = std::make_unique<LiveRules>(pack, tools::RuleLoadOptions{""}, scanner::Scanner::Options{});
-  std::string diagnostics;
-  Require(w->rules->LoadInitial(&diagnostics).ok(), "pack loads", diagnostics);
-  TokenStore tokens(data);
-  w->ingest = *tokens.Create("crawler", Role::kIngest, nullptr);
-  w->investigator = *tokens.Create("ana", Role::kInvestigator, nullptr);
-  w->admin = *tokens.Create("root", Role::kAdmin, nullptr);
-  w->auth = std::make_unique<TokenAuth>(data);
-  IngestPipeline::Options po;
-  po.scan_workers = 1;
-  po.committers = 1;
-  po.max_line_bytes = 1024;
-  w->pipeline = std::make_unique<IngestPipeline>(w->store.get(), w->rules.get(), &w->metrics, po);
-  w->api = std::make_unique<ApiService>(w->store.get(), w->rules.get(), w->pipeline.get(), w->auth.get(),
-                                        &w->metrics, ApiService::Options{8192, 1024});
+  fuzz::WriteFile(ui + "/index.html", "<!doctype html><title>vigil</title>");
+  fuzz::WriteFile(ui + "/app.js", "console.log('vigil');");
+  fuzz::WriteFile(d.dir + "/secret.txt", "secret");
   DaemonConfig config;
   config.listen = "127.0.0.1:0";
   config.ingest_listen = "127.0.0.1:0";
-  config.data = data;
+  config.data = d.data;
   config.max_body_bytes = 8192;
   config.max_line_bytes = 1024;
   config.max_header_bytes = 2048;
   config.header_timeout_seconds = 2;
   config.read_timeout_seconds = 2;
   config.tcp_batch_lines = 8;
-  auto created = HttpServer::Create(config, ui, w->api.get(), w->pipeline.get(), w->rules.get(), &w->metrics);
+  auto created = HttpServer::Create(config, ui, d.api.get(), d.pipeline.get(), d.rules.get(), &d.metrics);
   Require(created.ok(), "the server starts", created.ok() ? "" : created.status().message());
   w->server = std::move(created.value());
   w->http_port = w->server->port();
@@ -320,7 +260,7 @@ World* MakeWorld() {
   w->thread = std::thread([server] { server->Run(); });
   w->thread.detach();
   const std::string keep = R"({"id":"keep-1","text":"so fresh, call 702-555-0123"})" "\n";
-  Require(StatusOfOne(w->http_port, "POST /v1/ads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + w->ingest +
+  Require(StatusOfOne(w->http_port, "POST /v1/ads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + d.ingest +
                                         "\r\nConnection: close\r\nContent-Length: " + std::to_string(keep.size()) +
                                         "\r\n\r\n" + keep) == 200,
           "the first ad is stored");
@@ -336,9 +276,9 @@ void ReplaceAll(std::string* s, std::string_view from, const std::string& to) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World* world = MakeWorld();
   std::string bytes(reinterpret_cast<const char*>(data), size);
-  ReplaceAll(&bytes, "@A@", world->admin);
-  ReplaceAll(&bytes, "@I@", world->investigator);
-  ReplaceAll(&bytes, "@N@", world->ingest);
+  ReplaceAll(&bytes, "@A@", world->daemon->admin);
+  ReplaceAll(&bytes, "@I@", world->daemon->investigator);
+  ReplaceAll(&bytes, "@N@", world->daemon->ingest);
 
   if (bytes.starts_with("AUTH ")) {
     CheckNdjsonReply(Send(world->ingest_port, bytes));
@@ -350,7 +290,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           "GET /healthz answers 200 after every input");
   if (++world->inputs % 64 == 0) {
     Require(StatusOfOne(world->http_port, "GET /v1/ads/keep-1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                                              world->investigator + "\r\nConnection: close\r\n\r\n") == 200,
+                                              world->daemon->investigator + "\r\nConnection: close\r\n\r\n") == 200,
             "the ad stored first is still there");
   }
   return 0;
