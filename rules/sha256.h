@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,7 +23,9 @@ class Sha256 {
   std::string HexDigest();
 
  private:
-  void Block(const uint8_t* p);
+  // Compresses `blocks` 64-byte blocks into state_ (SHA-NI when the CPU has
+  // it, else portable code).
+  void Blocks(const uint8_t* p, size_t blocks);
   std::array<uint32_t, 8> state_;
   std::array<uint8_t, 64> buffer_;
   size_t buffered_ = 0;
@@ -31,5 +34,13 @@ class Sha256 {
 
 // One-shot convenience: Sha256Hex("abc") == "ba7816bf...".
 std::string Sha256Hex(std::string_view bytes);
+
+namespace internal {
+// The two compression functions, exposed so tests can compare them on
+// random input. Sha256ShaNiAvailable(): whether this CPU runs the second.
+void Sha256BlocksPortable(uint32_t state[8], const uint8_t* p, size_t blocks);
+void Sha256BlocksShaNi(uint32_t state[8], const uint8_t* p, size_t blocks);
+bool Sha256ShaNiAvailable();
+}  // namespace internal
 
 }  // namespace vigil::rules

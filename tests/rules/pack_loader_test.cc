@@ -2,9 +2,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <vector>
 
 #include "rules/sha256.h"
 
@@ -342,6 +346,26 @@ TEST_CASE("SHA-256 matches the FIPS 180-4 test vectors", "[sha256]") {
   std::string million(1000000, 'a');
   for (size_t i = 0; i < million.size(); i += 7777) chunked.Update(std::string_view(million).substr(i, 7777));
   CHECK(chunked.HexDigest() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST_CASE("SHA-256's SHA-NI compression equals the portable one", "[sha256]") {
+  namespace internal = vigil::rules::internal;
+  if (!internal::Sha256ShaNiAvailable()) {
+    WARN("this CPU has no SHA extensions: only the portable compression was tested");
+    return;
+  }
+  std::mt19937_64 rng(20261128);
+  std::vector<uint8_t> data(64 * 37);
+  for (int round = 0; round < 200; ++round) {
+    for (uint8_t& b : data) b = static_cast<uint8_t>(rng());
+    uint32_t portable[8], shani[8];
+    for (int i = 0; i < 8; ++i) portable[i] = shani[i] = static_cast<uint32_t>(rng());
+    const size_t blocks = 1 + rng() % 37;
+    internal::Sha256BlocksPortable(portable, data.data(), blocks);
+    internal::Sha256BlocksShaNi(shani, data.data(), blocks);
+    INFO("round " << round << ", " << blocks << " blocks");
+    REQUIRE(std::equal(portable, portable + 8, shani));
+  }
 }
 
 TEST_CASE("LoadPack reads a folder recursively in sorted order", "[pack_loader]") {
