@@ -62,9 +62,11 @@ for target in "$@"; do
   stats=$(grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "$WORK/$target.log" | tr '\n' ' ' || true)
   cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$WORK/$target.log" | tail -n 1 || true)
   if [[ $rc -ne 0 ]]; then
-    echo "fuzz: $target FAILED (exit $rc); reproducer in $artifacts"
-    grep -E 'ERROR|invariant broken|SUMMARY|==[0-9]+==' "$WORK/$target.log" | head -n 20 || true
+    # The log's tail, then the lines that say what went wrong, last, so that
+    # a CI view showing only the end of the output still shows the reason.
     tail -n 40 "$WORK/$target.log"
+    echo "fuzz: $target FAILED (exit $rc); reproducer in $artifacts"
+    grep -E -A3 'ERROR|invariant broken|SUMMARY|==[0-9]+==' "$WORK/$target.log" | head -n 20 || true
     failed+=("$target")
   else
     echo "fuzz: $target ok: $cov $stats corpus $(find "$corpus" -type f | wc -l) files"
