@@ -418,6 +418,7 @@ struct Store::Impl {
   std::mutex stage_mu;
   std::condition_variable stage_cv;
   int in_flight = 0;            // groups staged and not yet written
+  bool staging_active = false;  // the stager is staging a group (without holding stage_mu)
   int exclusive_waiting = 0;    // other writes waiting for the pipeline to drain
   bool reset_carry = false;     // drop the carry once nothing is in flight
   bool stager_done = false;
@@ -1454,6 +1455,12 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
   const uint64_t seq = next_group_seq++;
   const uint64_t base_seq = carry ? carry->seq : 0;
   Staging staging(this, clock_ms(), seq, std::move(carry));
+  // Stage without holding stage_mu, so that the writer can finish the group
+  // in flight (complete its requests, take the next one) meanwhile; with the
+  // lock held the two threads ran one after the other. Exclusive writes wait
+  // for staging_active to clear: staging reads reviews and leads they change.
+  staging_active = true;
+  lock.unlock();
   Status s = [&] {
     std::vector<std::string_view> ids;
     size_t id_count = 0;
@@ -1494,6 +1501,8 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
   if (!s.ok()) {
     // The carry went into the failed staging: start over from the database
     // once the group in flight (if any) is written.
+    lock.lock();
+    staging_active = false;
     reset_carry = true;
     lock.unlock();
     stage_cv.notify_all();
@@ -1507,9 +1516,13 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
   staged->batch = staging.TakeBatch();
   staged->counts = staging.counts();
   staged->requests = std::move(group);
-  carry = staging.TakeCarry();
+  std::unique_ptr<internal::StagingCarry> next_carry = staging.TakeCarry();
+  lock.lock();
+  staging_active = false;
+  carry = std::move(next_carry);
   ++in_flight;
   write_queue.push_back(std::move(staged));
+  lock.unlock();
   stage_cv.notify_all();
 }
 
@@ -1554,7 +1567,7 @@ class ExclusiveWrite {
  public:
   explicit ExclusiveWrite(Store::Impl& impl) : impl_(impl), lock_(impl.stage_mu) {
     ++impl.exclusive_waiting;
-    impl.stage_cv.wait(lock_, [&] { return impl.in_flight == 0; });
+    impl.stage_cv.wait(lock_, [&] { return impl.in_flight == 0 && !impl.staging_active; });
     --impl.exclusive_waiting;
     impl.carry.reset();
     impl.reset_carry = false;
