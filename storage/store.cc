@@ -28,6 +28,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -1398,12 +1399,16 @@ class Staging {
 // ---- the ingest pipeline ----------------------------------------------------------
 
 void Store::Impl::StartPipeline() {
+  // RocksDB's per-thread perf counters are on (kEnableCount) by default and
+  // cost a thread-local lookup per key written or read; nothing reads them.
   stager = std::thread([this] {
     pthread_setname_np(pthread_self(), "vigil-stage");
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     StagerLoop();
   });
   writer = std::thread([this] {
     pthread_setname_np(pthread_self(), "vigil-write");
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     WriterLoop();
   });
 }
