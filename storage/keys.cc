@@ -378,8 +378,7 @@ bool ParseLeadIndexKey(Cf cf, std::string_view key, std::string* ad_id, double* 
 
 std::vector<IndexEntry> LeadIndexEntries(std::string_view ad_id, const LeadRecord& lead) {
   std::vector<IndexEntry> out;
-  out.reserve(3 + lead.categories.size() + 1);
-  out.push_back({Cf::kLeadsByScore, LeadScoreKey(lead.score, ad_id)});
+  out.reserve(2 + lead.categories.size() + 1);
   out.push_back({Cf::kLeadsByTime, LeadTimeKey(lead.time, ad_id)});
   out.push_back({Cf::kLeadsByStatus, LeadStatusKey(lead.status, lead.score, ad_id)});
   for (const std::string& category : EffectiveCategories(lead)) {

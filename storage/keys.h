@@ -32,7 +32,7 @@ enum class Cf : uint8_t {
   kAdVersions,        // esc(ad id) be32(version) → AdRecord (superseded versions)
   kFindings,          // ad id → ScanResult of the current version (id not repeated)
   kLeads,             // ad id → LeadRecord
-  kLeadsByScore,      // desc(score) ad id → LeadIndexValue
+  kLeadsByScore,      // schema 1 only (empty since schema 2): desc(score) ad id → LeadIndexValue
   kLeadsByTime,       // desc(time) ad id → LeadIndexValue
   kLeadsByCategory,   // esc(category) desc(score) ad id → LeadIndexValue
   kLeadsByStatus,     // status byte desc(score) ad id → LeadIndexValue
@@ -100,8 +100,10 @@ struct IndexEntry {
   std::string key;
   bool operator==(const IndexEntry&) const = default;
 };
-// Every lead index entry of the lead of `ad_id`: one in leads_by_score,
-// leads_by_time and leads_by_status, one per effective category.
+// Every lead index entry of the lead of `ad_id`: one in leads_by_time and
+// leads_by_status, one per effective category. (Schema 1 also kept one in
+// leads_by_score; schema 2 orders all leads by score by merging the status
+// runs of leads_by_status, and leads_by_score stays empty.)
 std::vector<IndexEntry> LeadIndexEntries(std::string_view ad_id, const LeadRecord& lead);
 
 std::string PostingKey(scanner::EntityType type, std::string_view value, int64_t time,

@@ -264,7 +264,25 @@ struct Migration {
   Status (*apply)(rocksdb::DB* db, std::span<rocksdb::ColumnFamilyHandle* const> cfs,
                   rocksdb::WriteBatch* batch);
 };
-constexpr std::span<const Migration> Migrations() { return {}; }
+
+// Schema 1 -> 2: leads_by_score is no longer written. Every lead was in it
+// and in leads_by_status under the same (score, id) order, so listing by
+// score now merges leads_by_status's five status runs (ListLeads), and each
+// ingested ad costs one memtable insert less (bench/RESULTS.md). The old
+// entries are deleted; the family stays (RocksDB opens every family a store
+// has) and is empty.
+Status DropLeadsByScore(rocksdb::DB* db, std::span<rocksdb::ColumnFamilyHandle* const> cfs,
+                        rocksdb::WriteBatch* batch) {
+  rocksdb::ColumnFamilyHandle* h = cfs[static_cast<size_t>(Cf::kLeadsByScore)];
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) batch->Delete(h, it->key());
+  return FromRocks(it->status(), "reading leads_by_score");
+}
+
+inline constexpr Migration kMigrations[] = {
+    {1, "leads_by_score dropped (score order merges the status runs of leads_by_status)", DropLeadsByScore},
+};
+constexpr std::span<const Migration> Migrations() { return kMigrations; }
 
 }  // namespace
 
@@ -1709,14 +1727,80 @@ Status Store::ReplaceFindings(std::string_view ad_id, const ScanResult& result) 
 
 // ---- reads ------------------------------------------------------------------
 
+namespace {
+
+// The lead index entries a lead list walks, in order: one key range of one
+// family, or, for every lead by score (no category or status given), the
+// status runs of leads_by_status merged on what follows the status byte,
+// (score descending, ad id): the order leads_by_score kept until schema 2.
+class LeadIndexWalk {
+ public:
+  LeadIndexWalk(const ReadView& view, Cf cf, const std::string& prefix) {
+    iters_.push_back(view.NewIterator(cf, prefix, prefix.empty() ? std::string() : PrefixSuccessor(prefix)));
+  }
+  explicit LeadIndexWalk(const ReadView& view) : merged_(true) {
+    for (int s = 0; s < kReviewStatusCount; ++s) {
+      std::string prefix = keys::LeadStatusPrefix(static_cast<ReviewStatus>(s));
+      iters_.push_back(view.NewIterator(Cf::kLeadsByStatus, prefix, PrefixSuccessor(prefix)));
+    }
+  }
+
+  // The first entry at or after `start`. Merged: `start` is empty or a
+  // leads_by_status key, whose (score, id) part is sought in every run.
+  void Seek(std::string_view start) {
+    for (size_t i = 0; i < iters_.size(); ++i) {
+      std::string key(start);
+      if (merged_) {
+        key = std::string(1, static_cast<char>(i));
+        if (!start.empty()) key.append(start.substr(1));
+      }
+      iters_[i]->it->Seek(rocksdb::Slice(key));
+    }
+    Pick();
+  }
+  bool Valid() const { return current_ < iters_.size(); }
+  void Next() {
+    iters_[current_]->it->Next();
+    Pick();
+  }
+  std::string_view key() const { return View(iters_[current_]->it->key()); }
+  std::string_view value() const { return View(iters_[current_]->it->value()); }
+  rocksdb::Status status() const {
+    for (const auto& iter : iters_) {
+      if (!iter->it->status().ok()) return iter->it->status();
+    }
+    return rocksdb::Status::OK();
+  }
+
+ private:
+  std::string_view Order(size_t i) const {
+    const std::string_view k = View(iters_[i]->it->key());
+    return merged_ ? k.substr(1) : k;
+  }
+  void Pick() {
+    current_ = iters_.size();
+    for (size_t i = 0; i < iters_.size(); ++i) {
+      if (!iters_[i]->it->Valid()) continue;
+      if (current_ == iters_.size() || Order(i) < Order(current_)) current_ = i;
+    }
+  }
+
+  bool merged_ = false;
+  std::vector<std::unique_ptr<ReadView::Iter>> iters_;
+  size_t current_ = 0;
+};
+
+}  // namespace
+
 Result<LeadPage> Store::ListLeads(const LeadQuery& q) const {
   if (q.limit == 0 || q.limit > kMaxLeadLimit) {
     return Status::InvalidArgument(fmt::format("lead list limit {} is outside 1..{}", q.limit, kMaxLeadLimit));
   }
   if (std::isnan(q.min_score)) return Status::InvalidArgument("min_score is not a number");
-  Cf cf;
+  Cf cf;  // the family walked
   std::string prefix;
   std::string start;
+  bool merged = false;  // every lead by score: leads_by_status's runs merged
   if (q.order == LeadOrder::kTime) {
     cf = Cf::kLeadsByTime;
     if (q.until) start = keys::LeadTimeSeek(*q.until == INT64_MIN ? INT64_MIN : *q.until - 1);
@@ -1727,14 +1811,20 @@ Result<LeadPage> Store::ListLeads(const LeadQuery& q) const {
     cf = Cf::kLeadsByStatus;
     prefix = keys::LeadStatusPrefix(*q.status);
   } else {
-    cf = Cf::kLeadsByScore;
+    cf = Cf::kLeadsByStatus;
+    merged = true;
   }
+  // A cursor names its order: the merged walk's cursors carry the tag of
+  // the score order (leads_by_score) and a leads_by_status key.
+  const Cf cursor_cf = merged ? Cf::kLeadsByScore : cf;
   if (start.empty()) start = prefix;
   bool skip_start = false;
+  std::string id, text_raw;
   if (!q.cursor.empty()) {
-    Cf cursor_cf;
+    Cf got;
     std::string key;
-    if (!keys::DecodeCursor(q.cursor, &cursor_cf, &key) || cursor_cf != cf || !StartsWith(key, prefix)) {
+    if (!keys::DecodeCursor(q.cursor, &got, &key) || got != cursor_cf || !StartsWith(key, prefix) ||
+        (merged && !keys::ParseLeadIndexKey(Cf::kLeadsByStatus, key, &id, nullptr, nullptr))) {
       return Status::InvalidArgument("the cursor does not belong to this lead query (start over without it)");
     }
     start = std::move(key);
@@ -1743,19 +1833,16 @@ Result<LeadPage> Store::ListLeads(const LeadQuery& q) const {
   const std::string city = NormalizeCity(q.city);
 
   ReadView view(*impl_);
-  auto iter = view.NewIterator(cf, prefix, prefix.empty() ? std::string() : PrefixSuccessor(prefix));
-  auto& it = iter->it;
+  LeadIndexWalk walk = merged ? LeadIndexWalk(view) : LeadIndexWalk(view, cf, prefix);
   LeadPage page;
   std::vector<std::string> ids;
-  std::string id, text_raw;
   keys::LeadIndexValue v;
   AdRecord ad;
-  for (it->Seek(start); it->Valid(); it->Next()) {
-    const std::string_view key = View(it->key());
+  for (walk.Seek(start); walk.Valid(); walk.Next()) {
+    const std::string_view key = walk.key();
     if (skip_start && key == start) continue;
     ++page.scanned;
-    if (!keys::ParseLeadIndexKey(cf, key, &id, nullptr, nullptr) ||
-        !keys::DecodeLeadIndexValue(View(it->value()), &v)) {
+    if (!keys::ParseLeadIndexKey(cf, key, &id, nullptr, nullptr) || !keys::DecodeLeadIndexValue(walk.value(), &v)) {
       return CorruptRecord(keys::CfName(cf), key);
     }
     if (q.order == LeadOrder::kScore && v.score < q.min_score) break;
@@ -1779,11 +1866,11 @@ Result<LeadPage> Store::ListLeads(const LeadQuery& q) const {
     }
     ids.push_back(id);
     if (ids.size() == q.limit) {
-      page.next_cursor = keys::EncodeCursor(cf, key);
+      page.next_cursor = keys::EncodeCursor(cursor_cf, key);
       break;
     }
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "listing leads");
+  if (!walk.status().ok()) return FromRocks(walk.status(), "listing leads");
 
   std::vector<rocksdb::Slice> key_slices;
   key_slices.reserve(ids.size());
@@ -2378,6 +2465,7 @@ class Checker {
     });
     if (!s.ok()) return s;
 
+    // (leads_by_score is empty since schema 2: anything in it is stale.)
     for (Cf cf : {Cf::kLeadsByScore, Cf::kLeadsByTime, Cf::kLeadsByCategory, Cf::kLeadsByStatus}) {
       s = Scan(cf, [&](std::string_view key, std::string_view) {
         ++report_->lead_index_entries;

@@ -237,7 +237,7 @@ struct ConsistencyReport {
 
 class Store {
  public:
-  static constexpr uint32_t kSchemaVersion = 1;
+  static constexpr uint32_t kSchemaVersion = 2;
 
   // Opens (or creates) the store in `dir`. Errors: Busy when another
   // process holds it for writing; NotFound when there is no store and it

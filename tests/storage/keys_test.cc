@@ -124,11 +124,12 @@ TEST_CASE("a lead owns one entry per index and per effective category", "[keys]"
   lead.categories = {"youth", "movement"};
   lead.network = true;
   const auto entries = LeadIndexEntries("ad-9", lead);
-  CHECK(entries.size() == 3 + 3);  // score, time, status + youth, movement, network
+  CHECK(entries.size() == 2 + 3);  // time, status + youth, movement, network
   CHECK(std::count_if(entries.begin(), entries.end(),
                       [](const IndexEntry& e) { return e.cf == Cf::kLeadsByCategory; }) == 3);
   lead.categories.push_back("network");  // a pack category of the same name is not doubled
-  CHECK(LeadIndexEntries("ad-9", lead).size() == 6);
+  CHECK(LeadIndexEntries("ad-9", lead).size() == 5);
+  CHECK(std::none_of(entries.begin(), entries.end(), [](const IndexEntry& e) { return e.cf == Cf::kLeadsByScore; }));
 }
 
 TEST_CASE("posting keys group by entity and sort by time", "[keys]") {

@@ -19,6 +19,8 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "storage/export_json.h"
 #include "storage/keys.h"
 #include "storage/store_sink.h"
@@ -1003,9 +1005,10 @@ TEST_CASE("concurrent writers share commits and lose nothing", "[store]") {
 
 TEST_CASE("a store from a newer vigil is refused with a clear message", "[store][schema]") {
   TempDir tmp;
+  const uint32_t newer = Store::kSchemaVersion + 1;
   {
     auto store = OpenOrDie(tmp.path());
-    REQUIRE(store->SetSchemaVersionForTesting(2).ok());
+    REQUIRE(store->SetSchemaVersionForTesting(newer).ok());
   }
   for (bool read_only : {false, true}) {
     OpenOptions o = TestOptions();
@@ -1013,8 +1016,8 @@ TEST_CASE("a store from a newer vigil is refused with a clear message", "[store]
     auto again = Store::Open(tmp.path(), o);
     REQUIRE_FALSE(again.ok());
     CHECK(again.status().IsInvalidArgument());
-    CHECK(again.status().message().find("written by a newer vigil (schema 2); this vigil reads schema 1") !=
-          std::string::npos);
+    CHECK(again.status().message().find(fmt::format("written by a newer vigil (schema {}); this vigil reads schema {}",
+                                                    newer, Store::kSchemaVersion)) != std::string::npos);
   }
 }
 
@@ -1064,6 +1067,140 @@ TEST_CASE("readers open while a writer holds the store", "[store][processes]") {
   CHECK(Store::Open(tmp.Sub("nothing-here"), no_create).status().IsNotFound());
 }
 
+// The store's RocksDB opened directly (every column family), to damage or
+// age a store behind vigil's back. Holds the store's lock while it lives.
+struct RawDb {
+  explicit RawDb(const std::string& dir) {
+    rocksdb::DBOptions options;
+    REQUIRE(rocksdb::DB::ListColumnFamilies(options, dir, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    REQUIRE(rocksdb::DB::Open(options, dir, descriptors, &handles, &db).ok());
+  }
+  ~RawDb() {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  rocksdb::ColumnFamilyHandle* handle(keys::Cf cf) const {
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == keys::CfName(cf)) return handles[i];
+    }
+    FAIL("no column family " << keys::CfName(cf));
+    return nullptr;
+  }
+  size_t Count(keys::Cf cf) const {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, handle(cf)));
+    size_t n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    return n;
+  }
+  std::vector<std::string> names;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+};
+
+// Every lead by score, page by page, as (score, id).
+std::vector<std::pair<double, std::string>> AllByScore(const Store& store, size_t page_size) {
+  std::vector<std::pair<double, std::string>> out;
+  LeadQuery q;
+  q.limit = page_size;
+  for (;;) {
+    LeadPage page = List(store, q);
+    for (const auto& l : page.leads) out.emplace_back(l.score, l.ad_id);
+    if (page.next_cursor.empty()) break;
+    q.cursor = page.next_cursor;
+  }
+  return out;
+}
+
+TEST_CASE("listing every lead by score merges the status runs in score order, across pages", "[store][leads]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  std::vector<TestAd> ads;
+  for (int i = 0; i < 40; ++i) {
+    TestAd a;
+    a.id = fmt::format("ad-{:02}", (i * 17) % 40);
+    a.score = 0.05 * (i % 9) + (i % 3 == 0 ? 0.0 : 0.01);  // ties across statuses
+    ads.push_back(a);
+  }
+  Put(store.get(), ads);
+  const ReviewStatus statuses[] = {ReviewStatus::kInReview, ReviewStatus::kEscalated, ReviewStatus::kDismissed,
+                                   ReviewStatus::kNeedsInfo};
+  for (int i = 0; i < 40; i += 3) {
+    REQUIRE(store->Review(ads[i].id, {statuses[i % 4], {}, "", "dana", {}}).ok());
+  }
+  std::vector<std::pair<double, std::string>> expected;
+  for (const auto& a : ads) expected.emplace_back(a.score, a.id);
+  std::sort(expected.begin(), expected.end(), [](const auto& x, const auto& y) {
+    return x.first != y.first ? x.first > y.first : x.second < y.second;
+  });
+  for (size_t page_size : {1, 3, 7, 40, 100}) {
+    INFO("page size " << page_size);
+    CHECK(AllByScore(*store, page_size) == expected);
+  }
+  // A cursor of another order, or a malformed one, is refused.
+  LeadQuery by_status;
+  by_status.status = ReviewStatus::kNew;
+  by_status.limit = 2;
+  LeadQuery q;
+  q.cursor = List(*store, by_status).next_cursor;
+  REQUIRE_FALSE(q.cursor.empty());
+  CHECK(store->ListLeads(q).status().IsInvalidArgument());
+  q.cursor = keys::EncodeCursor(keys::Cf::kLeadsByScore, keys::LeadScoreKey(0.5, "ad-01"));  // a schema-1 cursor
+  CHECK(store->ListLeads(q).status().IsInvalidArgument());
+}
+
+TEST_CASE("a schema 1 store is migrated: leads_by_score emptied, leads still listed by score", "[store][schema]") {
+  TempDir tmp;
+  std::vector<TestAd> ads;
+  for (int i = 0; i < 30; ++i) {
+    TestAd a;
+    a.id = fmt::format("m-{:02}", i);
+    a.score = 0.03 * i;
+    ads.push_back(a);
+  }
+  {
+    auto store = OpenOrDie(tmp.path());
+    Put(store.get(), ads);
+    REQUIRE(store->Review("m-07", {ReviewStatus::kEscalated, {}, "", "dana", {}}).ok());
+    REQUIRE(store->SetSchemaVersionForTesting(1).ok());
+  }
+  {
+    // What schema 1 also kept: one leads_by_score entry per lead.
+    RawDb raw(tmp.path());
+    for (const auto& a : ads) {
+      LeadRecord lead;
+      lead.score = a.score;
+      REQUIRE(raw.db->Put({}, raw.handle(keys::Cf::kLeadsByScore), keys::LeadScoreKey(a.score, a.id),
+                          keys::EncodeLeadIndexValue(lead))
+                  .ok());
+    }
+    REQUIRE(raw.Count(keys::Cf::kLeadsByScore) == ads.size());
+  }
+  // A reader cannot migrate; the writer does, once.
+  OpenOptions ro = TestOptions();
+  ro.read_only = true;
+  auto reader = Store::Open(tmp.path(), ro);
+  REQUIRE_FALSE(reader.ok());
+  CHECK(reader.status().message().find("open it once for writing") != std::string::npos);
+  {
+    auto store = OpenOrDie(tmp.path());
+    RequireConsistent(*store);
+    std::vector<std::pair<double, std::string>> expected;
+    for (auto it = ads.rbegin(); it != ads.rend(); ++it) expected.emplace_back(it->score, it->id);
+    CHECK(AllByScore(*store, 4) == expected);
+  }
+  {
+    RawDb raw(tmp.path());
+    CHECK(raw.Count(keys::Cf::kLeadsByScore) == 0);
+    std::string version;
+    REQUIRE(raw.db->Get({}, raw.handle(keys::Cf::kMeta), std::string(keys::kMetaSchemaVersion), &version).ok());
+    uint32_t v = 0;
+    REQUIRE(keys::DecodeSchemaVersion(version, &v));
+    CHECK(v == Store::kSchemaVersion);
+  }
+}
+
 TEST_CASE("the consistency check finds damaged indexes", "[store][check]") {
   TempDir tmp;
   {
@@ -1076,33 +1213,20 @@ TEST_CASE("the consistency check finds damaged indexes", "[store][check]") {
     RequireConsistent(*store);
   }
   // Damage the store behind vigil's back: drop a posting and a lead's
-  // score entry, and add an index entry that points at nothing.
+  // status entry, and add an index entry that points at nothing.
   {
-    rocksdb::DBOptions options;
-    std::vector<std::string> names;
-    REQUIRE(rocksdb::DB::ListColumnFamilies(options, tmp.path(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    REQUIRE(rocksdb::DB::Open(options, tmp.path(), descriptors, &handles, &db).ok());
-    const auto handle = [&](keys::Cf cf) {
-      for (size_t i = 0; i < names.size(); ++i) {
-        if (names[i] == keys::CfName(cf)) return handles[i];
-      }
-      return handles[0];
-    };
+    RawDb raw(tmp.path());
     auto lead = Store::Open(tmp.path(), TestOptions());  // locked: we hold it
     CHECK(lead.status().IsBusy());
-    REQUIRE(db->Delete({}, handle(keys::Cf::kEntities), keys::PostingKey(EntityType::kPhone, "+17025550147",
-                                                                          *ParseIsoTime("2026-01-01T12:00:00Z"), "a"))
+    REQUIRE(raw.db->Delete({}, raw.handle(keys::Cf::kEntities),
+                           keys::PostingKey(EntityType::kPhone, "+17025550147", *ParseIsoTime("2026-01-01T12:00:00Z"), "a"))
                 .ok());
-    REQUIRE(db->Delete({}, handle(keys::Cf::kLeadsByScore), keys::LeadScoreKey(0.6, "b")).ok());
+    REQUIRE(raw.db->Delete({}, raw.handle(keys::Cf::kLeadsByStatus), keys::LeadStatusKey(ReviewStatus::kNew, 0.6, "b"))
+                .ok());
     LeadRecord ghost;
-    REQUIRE(db->Put({}, handle(keys::Cf::kLeadsByTime), keys::LeadTimeKey(5, "ghost"), keys::EncodeLeadIndexValue(ghost))
+    REQUIRE(raw.db->Put({}, raw.handle(keys::Cf::kLeadsByTime), keys::LeadTimeKey(5, "ghost"),
+                        keys::EncodeLeadIndexValue(ghost))
                 .ok());
-    for (auto* h : handles) REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
   }
   auto store = OpenOrDie(tmp.path());
   ConsistencyReport report;
@@ -1112,7 +1236,7 @@ TEST_CASE("the consistency check finds damaged indexes", "[store][check]") {
   for (const auto& p : report.problems) all += p + "\n";
   INFO(all);
   CHECK(all.find("missing posting") != std::string::npos);
-  CHECK(all.find("missing its leads_by_score entry") != std::string::npos);
+  CHECK(all.find("missing its leads_by_status entry") != std::string::npos);
   CHECK(all.find("missing lead \"ghost\"") != std::string::npos);
   CHECK(all.find("counts 1 ads, postings say 0") != std::string::npos);
 }
