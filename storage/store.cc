@@ -143,11 +143,12 @@ Status ValidateScan(std::string_view ad_id, size_t text_size, const ScanResult& 
       return Status::InvalidArgument(fmt::format("document {:?}: empty category", std::string(ad_id)));
     }
   }
-  const auto check_span = [&](uint32_t start, uint32_t end, std::string_view what) -> Status {
+  // `what` names the span only when it is wrong (no string built per hit).
+  const auto check_span = [&](uint32_t start, uint32_t end, const auto& what) -> Status {
     if (start > end || end > text_size) {
       return Status::InvalidArgument(
           fmt::format("document {:?}: {} span [{}, {}) lies outside its {}-byte text",
-                      std::string(ad_id), what, start, end, text_size));
+                      std::string(ad_id), what(), start, end, text_size));
     }
     return Status::Ok();
   };
@@ -156,11 +157,13 @@ Status ValidateScan(std::string_view ad_id, size_t text_size, const ScanResult& 
       if (h.rule.empty()) {
         return Status::InvalidArgument(fmt::format("document {:?}: a hit has no rule id", std::string(ad_id)));
       }
-      if (Status s = check_span(h.start, h.end, "hit " + h.rule); !s.ok()) return s;
+      if (Status s = check_span(h.start, h.end, [&] { return "hit " + h.rule; }); !s.ok()) return s;
     }
   }
   for (const scanner::Entity& e : result.entities) {
-    if (Status s = check_span(e.start, e.end, scanner::EntityTypeName(e.type)); !s.ok()) return s;
+    if (Status s = check_span(e.start, e.end, [&] { return std::string(scanner::EntityTypeName(e.type)); }); !s.ok()) {
+      return s;
+    }
   }
   return Status::Ok();
 }
