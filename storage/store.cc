@@ -728,9 +728,10 @@ Status Store::Impl::InitMeta(const OpenOptions& options) {
   }
   if (version < Store::kSchemaVersion) {
     if (read_only) {
-      return Status::InvalidArgument(fmt::format(
+      return Status::Unavailable(fmt::format(
           "the store at {} has schema {}, older than this vigil's {}; open it once for writing to "
-          "migrate it",
+          "migrate it (vigild or any writing vigil command does; the reading commands do it themselves "
+          "when no other process holds the store)",
           dir, version, Store::kSchemaVersion));
     }
     std::vector<rocksdb::ColumnFamilyHandle*> all(std::begin(cf), std::end(cf));
@@ -785,13 +786,34 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
   if (options.block_cache_bytes < (size_t{1} << 20)) {
     return Status::InvalidArgument("block_cache_bytes must be at least 1 MiB");
   }
-  auto impl = std::make_unique<Impl>();
-  impl->dir = dir;
-  impl->read_only = options.read_only;
-  impl->clock_ms = options.clock_ms ? options.clock_ms : SystemClockMs;
-  if (Status s = impl->Open(options); !s.ok()) return s;
-  if (!impl->read_only) impl->StartPipeline();
-  return std::unique_ptr<Store>(new Store(std::move(impl)));
+  const auto open = [&](const OpenOptions& o) -> Result<std::unique_ptr<Store>> {
+    auto impl = std::make_unique<Impl>();
+    impl->dir = dir;
+    impl->read_only = o.read_only;
+    impl->clock_ms = o.clock_ms ? o.clock_ms : SystemClockMs;
+    if (Status s = impl->Open(o); !s.ok()) return s;
+    if (!impl->read_only) impl->StartPipeline();
+    return std::unique_ptr<Store>(new Store(std::move(impl)));
+  };
+  Result<std::unique_ptr<Store>> store = open(options);
+  // Only a reader's "older schema" is Unavailable from Impl::Open.
+  if (store.ok() || !options.read_only || !options.migrate_older_schema || !store.status().IsUnavailable()) {
+    return store;
+  }
+  OpenOptions writer = options;
+  writer.read_only = false;
+  writer.create_if_missing = false;
+  Result<std::unique_ptr<Store>> migrated = open(writer);  // migrates, then closes
+  if (!migrated.ok()) {
+    if (migrated.status().IsBusy()) {
+      return Status::Unavailable(store.status().message() +
+                                 "; another process holds it for writing (an older vigild?): restart that with "
+                                 "this vigil, which migrates it");
+    }
+    return migrated.status();
+  }
+  migrated.value().reset();  // close the writer (releases the lock)
+  return open(options);
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

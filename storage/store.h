@@ -48,6 +48,11 @@ struct OpenOptions {
   bool read_only = false;
   // Create the directory and an empty store when there is none (writers only).
   bool create_if_missing = true;
+  // Readers only: a store of an older schema is first opened for writing
+  // (which migrates it, docs/storage.md) when no other process holds it.
+  // Without this, or while another process holds it, such a store is
+  // refused with Unavailable saying how to migrate it.
+  bool migrate_older_schema = false;
   // The network signal's parameters; written when the store is created and
   // read back from the store afterwards (these are ignored then).
   NetworkSignalOptions network;

@@ -29,6 +29,7 @@ std::unique_ptr<storage::Store> OpenStoreForReading(const std::string& dir, std:
   storage::OpenOptions options;
   options.read_only = true;
   options.create_if_missing = false;
+  options.migrate_older_schema = true;  // after an upgrade, the first read migrates the store
   options.block_cache_bytes = size_t{64} << 20;
   Result<std::unique_ptr<storage::Store>> store = storage::Store::Open(dir, options);
   if (!store.ok()) {

@@ -1182,13 +1182,28 @@ TEST_CASE("a schema 1 store is migrated: leads_by_score emptied, leads still lis
   ro.read_only = true;
   auto reader = Store::Open(tmp.path(), ro);
   REQUIRE_FALSE(reader.ok());
+  CHECK(reader.status().IsUnavailable());
   CHECK(reader.status().message().find("open it once for writing") != std::string::npos);
-  {
+  std::vector<std::pair<double, std::string>> expected;
+  for (auto it = ads.rbegin(); it != ads.rend(); ++it) expected.emplace_back(it->score, it->id);
+  SECTION("by a writer") {
     auto store = OpenOrDie(tmp.path());
     RequireConsistent(*store);
-    std::vector<std::pair<double, std::string>> expected;
-    for (auto it = ads.rbegin(); it != ads.rend(); ++it) expected.emplace_back(it->score, it->id);
     CHECK(AllByScore(*store, 4) == expected);
+  }
+  SECTION("by a reader that may migrate, unless another process holds the store") {
+    ro.migrate_older_schema = true;
+    {
+      RawDb held(tmp.path());  // holds the lock, as a running older vigild would
+      auto refused = Store::Open(tmp.path(), ro);
+      REQUIRE_FALSE(refused.ok());
+      CHECK(refused.status().IsUnavailable());
+      CHECK(refused.status().message().find("another process holds it") != std::string::npos);
+    }
+    auto store = Store::Open(tmp.path(), ro);
+    REQUIRE(store.ok());
+    CHECK((*store)->read_only());
+    CHECK(AllByScore(**store, 4) == expected);
   }
   {
     RawDb raw(tmp.path());
