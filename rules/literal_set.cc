@@ -1,9 +1,9 @@
 #include "rules/literal_set.h"
 
-#include <emmintrin.h>
-
 #include <algorithm>
 #include <array>
+
+#include "rules/ascii_masks.h"
 
 namespace vigil::rules {
 
@@ -333,17 +333,12 @@ bool LiteralSet::MatchesWithin(std::string_view text, size_t lo, size_t hi, cons
 
 namespace {
 
-// Bit i set iff p[i] is an ASCII word byte, for 16 bytes (SSE2, the
-// x86-64 baseline; bytes >= 0x80 are negative as signed and fall outside
-// every range).
-inline uint32_t WordMask16(const char* p) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
-  const __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
-  const __m128i alpha =
-      _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(lower, _mm_set1_epi8('z' + 1)));
-  const __m128i under = _mm_cmpeq_epi8(v, _mm_set1_epi8('_'));
-  return static_cast<uint32_t>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(digit, alpha), under)));
+// Bit i set iff p[i] is an ASCII word byte (letter, digit, '_'), for 16
+// bytes.
+inline uint64_t WordMask16(const char* p) {
+  const __m128i v = Load16(p);
+  const AsciiClasses16 c = ClassifyAscii16(v);
+  return Mask16(_mm_or_si128(_mm_or_si128(c.letter, c.digit), _mm_cmpeq_epi8(v, _mm_set1_epi8('_'))));
 }
 
 }  // namespace
@@ -354,8 +349,8 @@ void LiteralSet::ComputeWordStarts(std::string_view text, std::vector<uint64_t>*
   size_t i = 0;
   for (; i + 64 <= text.size(); i += 64) {
     const char* p = text.data() + i;
-    const uint64_t word = uint64_t{WordMask16(p)} | uint64_t{WordMask16(p + 16)} << 16 |
-                          uint64_t{WordMask16(p + 32)} << 32 | uint64_t{WordMask16(p + 48)} << 48;
+    const uint64_t word =
+        WordMask16(p) | WordMask16(p + 16) << 16 | WordMask16(p + 32) << 32 | WordMask16(p + 48) << 48;
     (*bits)[i / 64] = word & ~((word << 1) | previous_top);
     previous_top = word >> 63;
   }

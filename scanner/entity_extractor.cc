@@ -33,9 +33,7 @@
 #include <string_view>
 #include <unordered_set>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "rules/ascii_masks.h"
 
 namespace vigil::scanner {
 namespace {
@@ -91,24 +89,16 @@ struct BlockMasks {
 #if defined(__SSE2__)
 inline BlockMasks ClassifyBlock(const unsigned char* p) {
   BlockMasks m;
-  const __m128i lower_bit = _mm_set1_epi8(0x20);
-  const __m128i a = _mm_set1_epi8('a'), zero = _mm_set1_epi8('0');
-  const __m128i max_alpha = _mm_set1_epi8(25), max_digit = _mm_set1_epi8(9);
   const __m128i at = _mm_set1_epi8('@'), dollar = _mm_set1_epi8('$');
   const __m128i lead4 = _mm_set1_epi8(static_cast<char>(0xF0));
   for (int k = 0; k < 4; ++k) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
-    const __m128i ta = _mm_sub_epi8(_mm_or_si128(v, lower_bit), a);
-    const __m128i td = _mm_sub_epi8(v, zero);
-    const __m128i alpha = _mm_cmpeq_epi8(_mm_min_epu8(ta, max_alpha), ta);
-    const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(td, max_digit), td);
-    const __m128i alnum = _mm_or_si128(alpha, digit);
+    const __m128i v = rules::Load16(p + 16 * k);
+    const rules::AsciiClasses16 c = rules::ClassifyAscii16(v);
+    const __m128i alnum = _mm_or_si128(c.letter, c.digit);
     const __m128i special = _mm_or_si128(
         _mm_or_si128(_mm_cmpeq_epi8(v, at), _mm_cmpeq_epi8(v, dollar)), _mm_cmpeq_epi8(v, lead4));
-    m.alnum |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(alnum))) << (16 * k);
-    m.trigger |= static_cast<uint64_t>(
-                     static_cast<uint16_t>(_mm_movemask_epi8(_mm_or_si128(alnum, special))))
-                 << (16 * k);
+    m.alnum |= rules::Mask16(alnum) << (16 * k);
+    m.trigger |= rules::Mask16(_mm_or_si128(alnum, special)) << (16 * k);
   }
   return m;
 }

@@ -35,9 +35,6 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 #include <unicode/uchar.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include <algorithm>
 #include <array>
@@ -52,6 +49,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "rules/ascii_masks.h"
 #include "scanner/utf8.h"
 
 namespace vigil::scanner {
@@ -307,17 +305,12 @@ inline BlockMasks ClassifyBlock(const unsigned char* p, bool prev_alnum) {
   BlockMasks m;
   uint64_t alnum = 0;
 #ifdef __SSE2__
-  const __m128i fold = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'), zero = _mm_set1_epi8('0');
-  const __m128i max_alpha = _mm_set1_epi8(25), max_digit = _mm_set1_epi8(9);
   for (int k = 0; k < 4; ++k) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
-    const __m128i ta = _mm_sub_epi8(_mm_or_si128(v, fold), a);
-    const __m128i td = _mm_sub_epi8(v, zero);
-    const __m128i letter = _mm_cmpeq_epi8(_mm_min_epu8(ta, max_alpha), ta);
-    const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(td, max_digit), td);
-    const uint64_t l = static_cast<uint16_t>(_mm_movemask_epi8(letter));
-    const uint64_t d = static_cast<uint16_t>(_mm_movemask_epi8(digit));
-    const uint64_t h = static_cast<uint16_t>(_mm_movemask_epi8(v));
+    const __m128i v = rules::Load16(p + 16 * k);
+    const rules::AsciiClasses16 c = rules::ClassifyAscii16(v);
+    const uint64_t l = rules::Mask16(c.letter);
+    const uint64_t d = rules::Mask16(c.digit);
+    const uint64_t h = rules::Mask16(v);  // non-ASCII bytes
     m.letters |= l << (16 * k);
     m.hard |= (d | h) << (16 * k);
     alnum |= (l | d) << (16 * k);
