@@ -45,6 +45,9 @@ function sameFilters(a, b) {
 export async function renderQueue(root, ctx, filters) {
   const changed = !sameFilters(filters, state.filters) || state.leads.length === 0;
   state.filters = filters;
+  // Leads of other filters are never shown under these: the list stays
+  // empty ("Loading…") until this query answers.
+  if (changed) state.leads = [];
   const view = h('section', { class: 'queue', 'aria-label': 'Lead queue' });
   mount(root, view);
   const redraw = () => drawQueue(view, ctx);
