@@ -8,6 +8,7 @@
 #include "rules/pack_loader.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -15,6 +16,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <sstream>
 #include <system_error>
 
 #include "rules/sha256.h"
@@ -617,6 +620,41 @@ std::string SyntaxHelp(const std::string& message) {
          "text containing `: `, `#` or leading special characters is quoted";
 }
 
+// yaml-cpp 0.7's LoadAll never returns on a file whose top level holds a
+// token no value can start with (a stray `,`, `]` or `}`): every call of
+// Parser::HandleNextDocument then reports an empty document without
+// consuming that token, and LoadAll allocates a node per call until memory
+// runs out (yaml-cpp PR #1319; found by fuzz_rule_pack). This probe drives
+// the parser over the documents first and returns where a document starts
+// at the same place as the one before it, which a document that consumed
+// anything cannot do. Parse errors propagate as YAML::Exception.
+class DocumentProbe final : public YAML::EventHandler {
+ public:
+  YAML::Mark start;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+std::optional<YAML::Mark> FindStalledDocument(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentProbe probe;
+  int previous = -1;
+  while (parser.HandleNextDocument(probe)) {
+    if (probe.start.pos == previous) return probe.start;
+    previous = probe.start.pos;
+  }
+  return std::nullopt;
+}
+
 bool IsPackHeader(const std::string& relative_path) { return relative_path == "pack.yaml"; }
 
 // The offset of the first byte of `text` that is not part of well-formed
@@ -674,6 +712,20 @@ void ParseFile(const std::string& display_path, const PackFile& file, Pack* pack
   }
   std::vector<YAML::Node> docs;
   try {
+    if (const std::optional<YAML::Mark> stall = FindStalledDocument(file.bytes)) {
+      Diagnostic d;
+      d.code = "V001";
+      d.location.file = display_path;
+      d.location.line = stall->line + 1;
+      d.location.column = stall->column + 1;
+      const size_t at = static_cast<size_t>(stall->pos);
+      d.message = at < file.bytes.size()
+                      ? fmt::format("YAML syntax error: `{}` cannot start a value here", file.bytes[at])
+                      : std::string("YAML syntax error: a value cannot start here");
+      d.help = "remove the stray character, or quote the text it belongs to";
+      diags->Add(std::move(d));
+      return;
+    }
     docs = YAML::LoadAll(file.bytes);
   } catch (const YAML::Exception& e) {
     Diagnostic d;

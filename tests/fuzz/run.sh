@@ -53,7 +53,11 @@ for target in "$@"; do
   seeds=$(find "$corpus" -type f | wc -l)
   echo "fuzz: $target for ${SECONDS_EACH}s, $seeds seeds, max_len $(max_len "$target")"
   set +e
+  # The outer timeout: libFuzzer's own out-of-memory handler walks the whole
+  # heap for its memory profile and has been seen to spin for many minutes;
+  # a run that overstays fails with its reason instead of hanging CI.
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    timeout --kill-after=10 "$((2 * SECONDS_EACH + 300))" \
     "$BUILD/bin/$target" -max_total_time="$SECONDS_EACH" -max_len="$(max_len "$target")" \
     -timeout="$(per_input_timeout "$target")" -rss_limit_mb=2560 -print_final_stats=1 $(extra_flags "$target") \
     -artifact_prefix="$artifacts/" "$corpus" >"$WORK/$target.log" 2>&1
@@ -65,6 +69,9 @@ for target in "$@"; do
     # The log's tail, then the lines that say what went wrong, last, so that
     # a CI view showing only the end of the output still shows the reason.
     tail -n 40 "$WORK/$target.log"
+    if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+      echo "fuzz: $target overstayed its time and was killed (exit $rc); the input it was running is not saved"
+    fi
     echo "fuzz: $target FAILED (exit $rc); reproducer in $artifacts"
     grep -E -A3 'ERROR|invariant broken|SUMMARY|==[0-9]+==' "$WORK/$target.log" | head -n 20 || true
     failed+=("$target")

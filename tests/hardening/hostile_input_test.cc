@@ -708,6 +708,19 @@ TEST_CASE("hostile: a pathological pack on reload leaves the live rules and the 
   CHECK(r.body.find("diagnostics") != std::string::npos);
   CHECK(r.body.find("error[V") != std::string::npos);
   CHECK(fx.rules->PackLabel() == before);
+  // A rule file yaml-cpp 0.7 would parse forever, allocating (a stray `,`
+  // at its top level; found by fuzz_rule_pack): refused at the character.
+  WriteFile(fx.pack_dir + "/rules.yaml", "rules: []\n...\n,\n");
+  {
+    PeakMemory peak;
+    r = fx.Call("POST", "/v1/rules/reload", fx.admin);
+    CHECK_PEAK_MEMORY(peak, "reload of a rule file with a stray comma", 64 * kMB);
+  }
+  CHECK(r.status == 422);
+  CHECK(r.body.find("error[V001]") != std::string::npos);
+  INFO(r.body);
+  CHECK(r.body.find("cannot start a value here") != std::string::npos);
+  CHECK(fx.rules->PackLabel() == before);
   // Ingest keeps working with the old rules.
   ApiResponse post = fx.Post(R"({"id":"after-reload","text":"so fresh"})" "\n");
   CHECK(post.status == 200);

@@ -198,6 +198,34 @@ TEST_CASE("YAML syntax errors become V001 at the parser's mark", "[pack_loader]"
   CHECK_FALSE(d->help.empty());
 }
 
+// yaml-cpp 0.7's LoadAll loops forever, allocating, on these (found by
+// fuzz_rule_pack: it took the fuzzer past 2.5 GB); the loader must refuse
+// them at the stray character instead.
+TEST_CASE("a stray flow character at the top level is a V001, not a runaway parse", "[pack_loader]") {
+  struct Case {
+    const char* text;
+    int line, column;
+  };
+  for (const Case& c : {Case{"\n,\n", 2, 1}, Case{",", 1, 1}, Case{"# note\n\n  ,\n", 3, 3},
+                        Case{"rules: []\n...\n,\n", 3, 1}}) {
+    Pack pack;
+    Diagnostics diags = Load(kHeader, c.text, &pack);
+    INFO(c.text << "\n" << diags.ToString());
+    const Diagnostic* d = First(diags, "V001");
+    REQUIRE(d != nullptr);
+    CHECK(d->location.file == "p/rules.yaml");
+    CHECK(d->location.line == c.line);
+    CHECK(d->location.column == c.column);
+    CHECK(d->message == "YAML syntax error: `,` cannot start a value here");
+  }
+  // The header goes through the same parse.
+  Pack pack;
+  Diagnostics diags;
+  LoadPackFromFiles("p", {{"pack.yaml", std::string(kHeader) + ",\n"}}, &pack, &diags);
+  INFO(diags.ToString());
+  CHECK(HasCode(diags, "V001"));
+}
+
 TEST_CASE("unknown fields get V100 with a did-you-mean", "[pack_loader]") {
   Pack pack;
   Diagnostics diags = Load(kHeader, R"(rules:
