@@ -46,12 +46,14 @@ class CommitWindow {
   // the lock first (the caller's bookkeeping of a finished write).
   template <typename F>
   void End(const Status& outcome, F&& on_done) {
-    {
-      std::lock_guard lock(mu_);
-      on_done();
-      if (!outcome.ok() && failure_.ok()) failure_ = outcome;
-      --in_flight_;
-    }
+    // Notified under the lock: once in_flight_ reaches 0 the owner may
+    // return from Wait() and destroy this window, so the condition
+    // variable must not be touched after the lock is released (TSan found
+    // the broadcast racing the destructor in a rescan during live ingest).
+    std::lock_guard lock(mu_);
+    on_done();
+    if (!outcome.ok() && failure_.ok()) failure_ = outcome;
+    --in_flight_;
     cv_.notify_all();
   }
   void End(const Status& outcome) {
