@@ -204,6 +204,23 @@ std::string MakeSnippet(std::string_view text, size_t max_bytes) {
       ++i;
       continue;
     }
+    if (c < 0x80) {
+      // A run of ASCII that is not white space, appended at once.
+      size_t end = i + 1;
+      while (end < text.size()) {
+        const auto d = static_cast<unsigned char>(text[end]);
+        if (d >= 0x80 || IsSpace(d)) break;
+        ++end;
+      }
+      const size_t room = max_bytes - std::min(max_bytes, out.size() + (pending_space ? 1 : 0));
+      if (room == 0) break;
+      if (pending_space) out.push_back(' ');
+      pending_space = false;
+      out.append(text.substr(i, std::min(end - i, room)));
+      if (end - i > room) break;
+      i = end;
+      continue;
+    }
     const size_t n = Utf8SequenceLength(text, i);
     const std::string_view piece = n == 0 ? kReplacement : text.substr(i, n);
     if (out.size() + (pending_space ? 1 : 0) + piece.size() > max_bytes) break;

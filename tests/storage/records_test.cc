@@ -2,6 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+
 using namespace vigil::storage;
 using vigil::scanner::Document;
 using vigil::scanner::Hit;
@@ -78,6 +83,58 @@ TEST_CASE("snippets collapse space, cut on UTF-8 boundaries, repair bad bytes", 
   CHECK(MakeSnippet("a\xFF" "b") == "a\xEF\xBF\xBD" "b");
   CHECK(MakeSnippet("\xC3") == "\xEF\xBF\xBD");
   CHECK(MakeSnippet("") == "");
+}
+
+// The snippet as one code point at a time (what MakeSnippet did before its
+// ASCII-run fast path), to compare against on random text.
+std::string ReferenceSnippet(std::string_view text, size_t max_bytes) {
+  const auto space = [](unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  const auto length = [&](size_t i) -> size_t {  // well-formed UTF-8 sequence at i, or 0
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) return 1;
+    size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || i + n > text.size()) return 0;
+    uint32_t cp = c & (0x7f >> n);
+    for (size_t k = 1; k < n; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xc0) != 0x80) return 0;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    const uint32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+    return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : n;
+  };
+  std::string out;
+  bool pending = false;
+  for (size_t i = 0; i < text.size();) {
+    if (space(static_cast<unsigned char>(text[i]))) {
+      pending = !out.empty();
+      ++i;
+      continue;
+    }
+    const size_t n = length(i);
+    const std::string_view piece = n == 0 ? std::string_view("\xEF\xBF\xBD") : text.substr(i, n);
+    if (out.size() + (pending ? 1 : 0) + piece.size() > max_bytes) break;
+    if (pending) out.push_back(' ');
+    pending = false;
+    out.append(piece);
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
+TEST_CASE("snippets equal the code-point-at-a-time reference on random text", "[records]") {
+  std::mt19937 rng(7);
+  const std::string_view alphabet[] = {"a", "Z", "7", " ", "  ", "\t", "\n", "\x7f", "\x01", "\xC3\xA9", "\xE2\x82\xAC",
+                                       "\xF0\x9F\x98\x80", "\xFF", "\xC3", "\xED\xA0\x80", ".", "-"};
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    const int pieces = static_cast<int>(rng() % 60);
+    for (int k = 0; k < pieces; ++k) text += alphabet[rng() % std::size(alphabet)];
+    const size_t max_bytes = rng() % 40;
+    INFO("round " << round << " max " << max_bytes);
+    REQUIRE(MakeSnippet(text, max_bytes) == ReferenceSnippet(text, max_bytes));
+    REQUIRE(MakeSnippet(text) == ReferenceSnippet(text, 160));
+  }
 }
 
 TEST_CASE("finding ids are stable across offsets and distinct per occurrence", "[records]") {
