@@ -719,9 +719,9 @@ void ParseFile(const std::string& display_path, const PackFile& file, Pack* pack
       d.location.line = stall->line + 1;
       d.location.column = stall->column + 1;
       const size_t at = static_cast<size_t>(stall->pos);
-      d.message = at < file.bytes.size()
-                      ? fmt::format("YAML syntax error: `{}` cannot start a value here", file.bytes[at])
-                      : std::string("YAML syntax error: a value cannot start here");
+      const bool printable = at < file.bytes.size() && file.bytes[at] > ' ' && file.bytes[at] < 0x7f;
+      d.message = printable ? fmt::format("YAML syntax error: `{}` cannot start a value here", file.bytes[at])
+                            : std::string("YAML syntax error: a value cannot start here");
       d.help = "remove the stray character, or quote the text it belongs to";
       diags->Add(std::move(d));
       return;
