@@ -117,6 +117,7 @@ int RunRescan(const RescanFlags& flags) {
   std::signal(SIGTERM, SIG_DFL);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (drawn) std::fputs("\r\033[K", stderr);
+  FlushBeforeExit(store.get(), "rescan");
   if (!report.ok()) {
     std::fprintf(stderr, "vigil rescan: %s\n", report.status().message().c_str());
     return 2;

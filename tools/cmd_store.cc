@@ -234,6 +234,7 @@ int RunIngest(const IngestFlags& flags) {
                static_cast<unsigned long long>(stats.new_ads), static_cast<unsigned long long>(stats.new_versions),
                static_cast<unsigned long long>(stats.duplicates), static_cast<unsigned long long>(stats.flagged),
                static_cast<unsigned long long>(failed), failed ? " (listed above with their line numbers)" : "");
+  FlushBeforeExit(store.get(), "ingest");
   if (exit_code == 0 && failed > 0) exit_code = 1;
   return exit_code;
 }

@@ -66,6 +66,15 @@ std::unique_ptr<storage::Store> OpenStoreForWriting(const std::string& dir, bool
   return std::move(*store);
 }
 
+void FlushBeforeExit(storage::Store* store, std::string_view command) {
+  if (store == nullptr || store->read_only()) return;
+  if (Status s = store->Flush(); !s.ok()) {
+    std::fprintf(stderr, "vigil %.*s: warning: flushing the store at exit failed (%s); the writes are in its "
+                 "log and the next open replays them\n",
+                 static_cast<int>(command.size()), command.data(), s.message().c_str());
+  }
+}
+
 std::optional<int64_t> ParseTimeArgument(std::string_view text) {
   if (std::optional<int64_t> t = storage::ParseIsoTime(text)) return t;
   if (text.size() < 2) return std::nullopt;

@@ -58,6 +58,9 @@ check "every good ad stored, no malformed one" test "$(json_lines < "$T/all.json
 check "no broken record" bash -c "! grep -q broken-1 '$T/all.jsonl'"
 "$VIGIL" ingest --data "$D" "$T/corpus.jsonl" 2> "$T/ingest2.err"
 check "re-ingest exits 0" test $? -eq 0
+# The writes are flushed before ingest exits, so the next open (read-only
+# ones too) has no log to replay: every write-ahead log file is empty.
+check "ingest leaves no write-ahead log to replay" bash -c "! find '$D' -name '*.log' -size +0 | grep -q ."
 check "re-ingest: all duplicates" grep -q "$N duplicates" "$T/ingest2.err"
 printf '{"id":"ad-x1","text":"new in town, call 702-555-0147"}\n' | "$VIGIL" ingest --data "$D" - 2> "$T/stdin.err"
 check "ingest from stdin" grep -q "1 new" "$T/stdin.err"
@@ -188,6 +191,7 @@ cp -r "$D" "$T/a"
 cp -r "$D" "$T/b"
 "$VIGIL" rescan --data "$T/a" --rules "$PACK2" --report "$T/a.json" > /dev/null 2>&1
 check "uninterrupted rescan exits 0" test $? -eq 0
+check "rescan leaves no write-ahead log to replay" bash -c "! find '$T/a' -name '*.log' -size +0 | grep -q ."
 
 # SIGKILL once a few batches are committed.
 "$VIGIL" rescan --data "$T/b" --rules "$PACK2" --batch 16 --threads 2 --json > "$T/b.progress" 2>/dev/null &
