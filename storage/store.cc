@@ -1773,13 +1773,14 @@ class LeadIndexWalk {
   // The first entry at or after `start`. Merged: `start` is empty or a
   // leads_by_status key, whose (score, id) part is sought in every run.
   void Seek(std::string_view start) {
-    for (size_t i = 0; i < iters_.size(); ++i) {
-      std::string key(start);
-      if (merged_) {
-        key = std::string(1, static_cast<char>(i));
-        if (!start.empty()) key.append(start.substr(1));
+    if (!merged_) {
+      iters_[0]->it->Seek(rocksdb::Slice(start.data(), start.size()));
+    } else {
+      for (size_t i = 0; i < iters_.size(); ++i) {
+        std::string key = keys::LeadStatusPrefix(static_cast<ReviewStatus>(i));
+        if (!start.empty()) key.append(start.substr(key.size()));
+        iters_[i]->it->Seek(rocksdb::Slice(key));
       }
-      iters_[i]->it->Seek(rocksdb::Slice(key));
     }
     Pick();
   }
