@@ -628,6 +628,20 @@ Status Store::Impl::Open(const OpenOptions& options) {
     if (ec) return Status::IOError(fmt::format("cannot create the store directory {}: {}", dir, ec.message()));
   }
 
+  if (!read_only) {
+    // Compactions run at the lowest CPU priority (nice 19; flushes keep
+    // theirs): they take the CPU that ingest leaves idle instead of
+    // delaying acknowledgements. On two cores a compaction burst after a
+    // full load pushed vigild's half-load ack p99 to ~60 ms in 3 of 7 runs,
+    // 24-32 ms at most with this (bench/RESULTS.md). If ingest kept both
+    // cores busy for long, level-0 files would pile up to the slowdown
+    // trigger (36), and the slowed writes would leave compactions the CPU.
+    // Process-wide: RocksDB's default Env owns the thread pools.
+    static std::once_flag lowered;
+    std::call_once(lowered, [] {
+      rocksdb::Env::Default()->LowerThreadPoolCPUPriority(rocksdb::Env::LOW, rocksdb::CpuPriority::kLow);
+    });
+  }
   cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::DBOptions db_options = MakeDbOptions(read_only);
 
