@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "rules/sha256.h"
+#include "scanner/utf8.h"
 
 namespace vigil::storage {
 namespace {
@@ -23,35 +24,6 @@ void HashField(rules::Sha256* hash, std::string_view field) {
 }
 
 bool IsSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-// Length of the valid UTF-8 sequence at text[i], or 0 when it is invalid.
-size_t Utf8SequenceLength(std::string_view text, size_t i) {
-  const auto c = static_cast<unsigned char>(text[i]);
-  size_t n;
-  uint32_t min;
-  if (c < 0x80) return 1;
-  if ((c & 0xe0) == 0xc0) {
-    n = 2;
-    min = 0x80;
-  } else if ((c & 0xf0) == 0xe0) {
-    n = 3;
-    min = 0x800;
-  } else if ((c & 0xf8) == 0xf0) {
-    n = 4;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > text.size()) return 0;
-  uint32_t cp = c & (0x7f >> n);
-  for (size_t k = 1; k < n; ++k) {
-    const auto cc = static_cast<unsigned char>(text[i + k]);
-    if ((cc & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return n;
-}
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
 // days_from_civil).
@@ -221,7 +193,7 @@ std::string MakeSnippet(std::string_view text, size_t max_bytes) {
       i = end;
       continue;
     }
-    const size_t n = Utf8SequenceLength(text, i);
+    const size_t n = scanner::Utf8SequenceLength(text, i);
     const std::string_view piece = n == 0 ? kReplacement : text.substr(i, n);
     if (out.size() + (pending_space ? 1 : 0) + piece.size() > max_bytes) break;
     if (pending_space) out.push_back(' ');

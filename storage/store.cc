@@ -631,11 +631,11 @@ Status Store::Impl::Open(const OpenOptions& options) {
   if (!read_only) {
     // Compactions run at the lowest CPU priority (nice 19; flushes keep
     // theirs): they take the CPU that ingest leaves idle instead of
-    // delaying acknowledgements. On two cores a compaction burst after a
-    // full load pushed vigild's half-load ack p99 to ~60 ms in 3 of 7 runs,
-    // 24-32 ms at most with this (bench/RESULTS.md). If ingest kept both
-    // cores busy for long, level-0 files would pile up to the slowdown
-    // trigger (36), and the slowed writes would leave compactions the CPU.
+    // delaying acknowledgements. On two cores a compaction burst after an
+    // 8 s full load pushed vigild's half-load ack p99 to ~60 ms in 3 of 7
+    // runs; at nice 19 it stayed at 20-32 ms in 8 and 30 s runs, and 47 ms
+    // after a 90 s full load, during which compactions still got 30-70% of
+    // a core and no write stall occurred (bench/RESULTS.md).
     // Process-wide: RocksDB's default Env owns the thread pools.
     static std::once_flag lowered;
     std::call_once(lowered, [] {

@@ -716,9 +716,9 @@ TEST_CASE("hostile: a pathological pack on reload leaves the live rules and the 
     r = fx.Call("POST", "/v1/rules/reload", fx.admin);
     CHECK_PEAK_MEMORY(peak, "reload of a rule file with a stray comma", 64 * kMB);
   }
+  INFO(r.body);
   CHECK(r.status == 422);
   CHECK(r.body.find("error[V001]") != std::string::npos);
-  INFO(r.body);
   CHECK(r.body.find("cannot start a value here") != std::string::npos);
   CHECK(fx.rules->PackLabel() == before);
   // Ingest keeps working with the old rules.

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "scanner/utf8.h"
+
 using namespace vigil::storage;
 using vigil::scanner::Document;
 using vigil::scanner::Hit;
@@ -86,23 +88,10 @@ TEST_CASE("snippets collapse space, cut on UTF-8 boundaries, repair bad bytes", 
 }
 
 // The snippet as one code point at a time (what MakeSnippet did before its
-// ASCII-run fast path), to compare against on random text.
+// ASCII-run fast path), to compare against on random text. UTF-8 validity
+// is the scanner's (tested in scanner_tests); what differs is the ASCII run.
 std::string ReferenceSnippet(std::string_view text, size_t max_bytes) {
   const auto space = [](unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-  const auto length = [&](size_t i) -> size_t {  // well-formed UTF-8 sequence at i, or 0
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) return 1;
-    size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-    if (n == 0 || i + n > text.size()) return 0;
-    uint32_t cp = c & (0x7f >> n);
-    for (size_t k = 1; k < n; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xc0) != 0x80) return 0;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    const uint32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
-    return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : n;
-  };
   std::string out;
   bool pending = false;
   for (size_t i = 0; i < text.size();) {
@@ -111,7 +100,7 @@ std::string ReferenceSnippet(std::string_view text, size_t max_bytes) {
       ++i;
       continue;
     }
-    const size_t n = length(i);
+    const size_t n = vigil::scanner::Utf8SequenceLength(text, i);
     const std::string_view piece = n == 0 ? std::string_view("\xEF\xBF\xBD") : text.substr(i, n);
     if (out.size() + (pending ? 1 : 0) + piece.size() > max_bytes) break;
     if (pending) out.push_back(' ');
