@@ -2,11 +2,12 @@
 //
 // Ingest pipeline. PutScanned requests queue; a stager thread takes the
 // queued requests as one group (up to kMaxGroupAds documents), stages it
-// (prefetches the ads with MultiGet; keeps in-memory overlays of the ads
+// (reads the ads it names; keeps in-memory overlays of the ads
 // and entities the group touches, so one id seen twice or one phone in
 // many ads is handled once against the database plus the overlay; then
 // finishes entity statistics, the network signal, leads, lead index
-// entries and status counters) and hands one sorted WriteBatch to a writer
+// entries and status counters) and hands one WriteBatch, each family's
+// writes in key order (see Staging::Put and BuildBatch), to a writer
 // thread, which commits groups in order with sync=true and completes their
 // requests. While group k is being written, group k+1 is staged on top of
 // group k's overlay (the "carry"), so staging and writing use both cores.
@@ -68,6 +69,8 @@ constexpr size_t kMaxReportedProblems = 100;
 // A queued PutScanned group is committed with its followers up to this many
 // documents per batch.
 constexpr size_t kMaxGroupAds = 8192;
+// Staging buffers larger than this are not kept for the next group.
+constexpr size_t kMaxSpareBufferBytes = size_t{64} << 20;
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
@@ -382,6 +385,22 @@ inline PreparedAd PrepareAd(const Document& doc, const ScanResult& result) {
   return p;
 }
 
+// One staged write that goes through BuildBatch's sort; its key and value
+// bytes are in StagingBuffers::arena (one buffer for the whole group
+// instead of two strings per write).
+struct StagedOp {
+  keys::Cf cf;
+  bool del;
+  size_t key_at, key_size, value_at, value_size;
+};
+
+// The stager's scratch space, kept from group to group so that its pages
+// stay mapped and warm.
+struct StagingBuffers {
+  std::vector<StagedOp> ops;
+  std::string arena;
+};
+
 // What a staged group leaves for the next one: the final state of what it
 // touched, and the counters after it.
 struct StagingCarry {
@@ -454,10 +473,13 @@ struct Store::Impl {
   uint64_t last_failed_seq = 0;
   Status last_failure;
   std::deque<std::unique_ptr<StagedGroup>> write_queue;
+  // Written batches, cleared, for the stager to fill again (at most two).
+  std::vector<std::unique_ptr<rocksdb::WriteBatch>> spare_batches;
   StatusCounts counts;          // as committed
   uint64_t next_audit_seq = 1;
   std::thread stager;
   std::thread writer;
+  internal::StagingBuffers staging_buffers;  // the stager thread's alone
 
   // Read-only: Refresh takes it exclusively, reads shared.
   mutable std::shared_mutex refresh_mu;
@@ -861,8 +883,14 @@ class Staging {
  public:
   // Group `seq`, staged on `carry` (the previous group's overlay; null: on
   // the database alone, which then holds every earlier group).
-  Staging(Store::Impl* impl, int64_t now_ms, uint64_t seq, std::unique_ptr<StagingCarry> carry)
-      : impl_(impl), now_ms_(now_ms), seq_(seq), counts_(impl->counts) {
+  // `batch`: a cleared batch to fill (null: a new one); `buffers`: scratch
+  // space this staging has alone until it is destroyed.
+  Staging(Store::Impl* impl, int64_t now_ms, uint64_t seq, std::unique_ptr<StagingCarry> carry,
+          std::unique_ptr<rocksdb::WriteBatch> batch, internal::StagingBuffers* buffers)
+      : impl_(impl), now_ms_(now_ms), seq_(seq), counts_(impl->counts), ops_(buffers->ops),
+        arena_(buffers->arena), batch_(std::move(batch)) {
+    ops_.clear();
+    arena_.clear();
     if (!carry) return;
     counts_ = carry->counts;
     ads_ = std::move(carry->ads);
@@ -892,11 +920,12 @@ class Staging {
     carry->entities = std::move(entities_);
     return carry;
   }
-  // The staged writes as one batch, sorted by column family and key (a
-  // stable sort: writes to one key keep their order). Sorted inserts let
-  // each memtable's skiplist reuse the previous insert's position, which
-  // roughly halves the cost of applying the batch.
-  rocksdb::WriteBatch* BuildBatch() {
+  // Completes the batch: the writes staged in the arena, sorted by column
+  // family and key (a stable sort: writes to one key keep their order),
+  // after the direct writes already in the batch (see Put). Sorted inserts
+  // let each memtable's skiplist reuse the previous insert's position,
+  // which roughly halves the cost of applying the batch.
+  Status BuildBatch() {
     // Sort compact (family, first 16 key bytes, index) records; only keys
     // that share 16 bytes compare in full.
     struct SortKey {
@@ -933,27 +962,32 @@ class Staging {
       const auto last = sort_keys.begin() + static_cast<std::ptrdiff_t>(family_start[c + 1]);
       if (!std::is_sorted(first, last, less)) std::sort(first, last, less);
     }
-    batch_ = std::make_unique<rocksdb::WriteBatch>(arena_.size() + 16 * ops_.size() + 64);
     for (const SortKey& sk : sort_keys) {
       const Op& op = ops_[sk.index];
       const std::string_view key = Key(op);
+      rocksdb::Status s;
       if (op.del) {
-        batch_->Delete(impl_->H(op.cf), rocksdb::Slice(key.data(), key.size()));
+        s = batch_->Delete(impl_->H(op.cf), rocksdb::Slice(key.data(), key.size()));
       } else {
         const std::string_view value = Value(op);
-        batch_->Put(impl_->H(op.cf), rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+        s = batch_->Put(impl_->H(op.cf), rocksdb::Slice(key.data(), key.size()),
+                        rocksdb::Slice(value.data(), value.size()));
       }
+      NoteBatchStatus(s);
     }
     ops_.clear();
     arena_.clear();
-    return batch_.get();
+    if (arena_.capacity() > kMaxSpareBufferBytes) arena_.shrink_to_fit();
+    if (ops_.capacity() * sizeof(Op) > kMaxSpareBufferBytes) ops_.shrink_to_fit();
+    return FromRocks(batch_error_, "building the write batch");
   }
   std::unique_ptr<rocksdb::WriteBatch> TakeBatch() { return std::move(batch_); }
 
   // Room for the writes of about `ads` documents.
   void Reserve(size_t ads) {
-    ops_.reserve(ads * 16);
-    arena_.reserve(ads * 2560);
+    if (!batch_) batch_ = std::make_unique<rocksdb::WriteBatch>(ads * 2048);
+    ops_.reserve(ads * 12);
+    arena_.reserve(ads * 640);
   }
 
   // Loads the current versions of these ads (one MultiGet).
@@ -1158,9 +1192,13 @@ class Staging {
       }
       st.lead->network = network;
     }
+    // In id order: the lead records then go straight into the batch (Put).
+    std::vector<std::pair<const std::string*, StagedAd*>> dirty;
     for (auto& [id, st] : ads_) {
-      if (st.lead_dirty) WriteLead(id, &st);
+      if (st.lead_dirty) dirty.emplace_back(&id, &st);
     }
+    std::sort(dirty.begin(), dirty.end(), [](const auto& x, const auto& y) { return *x.first < *y.first; });
+    for (const auto& [id, st] : dirty) WriteLead(*id, st);
     Put(Cf::kMeta, std::string(keys::kMetaStatusCounts), keys::EncodeStatusCounts(counts_));
     return Status::Ok();
   }
@@ -1426,14 +1464,39 @@ class Staging {
     st->touched_seq = seq_;
   }
 
-  // One staged write; its key and value bytes are in arena_ (one buffer
-  // for the whole group instead of two strings per write).
-  struct Op {
-    Cf cf;
-    bool del;
-    size_t key_at, key_size, value_at, value_size;
-  };
+  using Op = internal::StagedOp;
+
+  // The families keyed by ad id, whose values are most of a group's bytes.
+  static int DirectFamily(Cf cf) {
+    switch (cf) {
+      case Cf::kAds: return 0;
+      case Cf::kFindings: return 1;
+      case Cf::kLeads: return 2;
+      default: return -1;
+    }
+  }
+  void NoteBatchStatus(const rocksdb::Status& s) {
+    if (!s.ok() && batch_error_.ok()) batch_error_ = s;
+  }
+
+  // A write of one of the direct families goes straight into the batch
+  // while that family's keys come in order (ids that arrive in order, and
+  // leads, which Finish writes in id order): it is then already sorted,
+  // and copying it through the arena would only cost time. From the first
+  // key out of order on, the family's writes go through the arena and
+  // BuildBatch's sort; they land after its direct ones, so writes to one
+  // key keep their order.
   void Put(Cf cf, std::string_view key, std::string_view value) {
+    if (const int d = DirectFamily(cf); d >= 0 && direct_open_[d]) {
+      if (!direct_started_[d] || std::string_view(last_direct_[d]) <= key) {
+        NoteBatchStatus(batch_->Put(impl_->H(cf), rocksdb::Slice(key.data(), key.size()),
+                                    rocksdb::Slice(value.data(), value.size())));
+        last_direct_[d].assign(key);
+        direct_started_[d] = true;
+        return;
+      }
+      direct_open_[d] = false;
+    }
     ops_.push_back({cf, false, arena_.size(), key.size(), arena_.size() + key.size(), value.size()});
     arena_.append(key);
     arena_.append(value);
@@ -1449,9 +1512,13 @@ class Staging {
   int64_t now_ms_;
   uint64_t seq_;
   StatusCounts counts_;
-  std::vector<Op> ops_;
-  std::string arena_;
+  std::vector<Op>& ops_;
+  std::string& arena_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
+  rocksdb::Status batch_error_;  // the first failed batch append
+  bool direct_open_[3] = {true, true, true};
+  bool direct_started_[3] = {};
+  std::string last_direct_[3];
   std::unordered_map<std::string, StagedAd> ads_;
   std::unordered_map<std::string, StagedEntity> entities_;
 };
@@ -1521,7 +1588,12 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
   }
   const uint64_t seq = next_group_seq++;
   const uint64_t base_seq = carry ? carry->seq : 0;
-  Staging staging(this, clock_ms(), seq, std::move(carry));
+  std::unique_ptr<rocksdb::WriteBatch> batch;
+  if (!spare_batches.empty()) {
+    batch = std::move(spare_batches.back());
+    spare_batches.pop_back();
+  }
+  Staging staging(this, clock_ms(), seq, std::move(carry), std::move(batch), &staging_buffers);
   // Stage without holding stage_mu, so that the writer can finish the group
   // in flight (complete its requests, take the next one) meanwhile; with the
   // lock held the two threads ran one after the other. Exclusive writes wait
@@ -1563,7 +1635,8 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
         if (Status st = staging.StagePut(*a.doc, *a.result, r->prepared[i], &r->stats); !st.ok()) return st;
       }
     }
-    return staging.Finish();
+    if (Status st = staging.Finish(); !st.ok()) return st;
+    return staging.BuildBatch();
   }();
   if (!s.ok()) {
     // The carry went into the failed staging: start over from the database
@@ -1579,7 +1652,6 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
   auto staged = std::make_unique<StagedGroup>();
   staged->seq = seq;
   staged->base_seq = base_seq;
-  staging.BuildBatch();
   staged->batch = staging.TakeBatch();
   staged->counts = staging.counts();
   staged->requests = std::move(group);
@@ -1623,6 +1695,11 @@ void Store::Impl::WriterLoop() {
     }
     stage_cv.notify_all();
     for (auto& r : group->requests) r->Complete(s);
+    if (group->batch->GetDataSize() <= kMaxSpareBufferBytes) {
+      group->batch->Clear();
+      std::lock_guard lock(stage_mu);
+      if (spare_batches.size() < 2) spare_batches.push_back(std::move(group->batch));
+    }
   }
 }
 

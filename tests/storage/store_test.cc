@@ -222,6 +222,42 @@ TEST_CASE("one batch may hold the same id several times", "[store]") {
   RequireConsistent(*store);
 }
 
+TEST_CASE("ids out of order in a batch keep each id's last version", "[store]") {
+  // The stager writes ad, findings and lead records straight into the batch
+  // while their ids come in order, and through its sort from the first id
+  // out of order on; an id written on both sides of that switch must end
+  // at its last version.
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  std::vector<TestAd> ads;
+  for (const char* id : {"ad-b", "ad-c", "ad-a", "ad-c", "ad-d", "ad-b"}) {
+    TestAd t;
+    t.id = id;
+    t.text = fmt::format("Text {} of {}.", ads.size(), id);
+    t.city = ads.size() % 2 ? "Reno" : "Elko";
+    t.phones = {fmt::format("+1702555{:04}", 100 + ads.size() % 3)};
+    ads.push_back(std::move(t));
+  }
+  PutStats stats;
+  Put(store.get(), ads, &stats);
+  CHECK(stats.new_ads == 4);
+  CHECK(stats.new_versions == 2);
+  const std::map<std::string, std::pair<std::string, uint32_t>> want = {
+      {"ad-a", {"Text 2 of ad-a.", 1}},
+      {"ad-b", {"Text 5 of ad-b.", 2}},
+      {"ad-c", {"Text 3 of ad-c.", 2}},
+      {"ad-d", {"Text 4 of ad-d.", 1}},
+  };
+  for (const auto& [id, text_version] : want) {
+    auto d = store->GetAd(id);
+    REQUIRE(d.ok());
+    CHECK(d->ad.doc.text.rfind(text_version.first, 0) == 0);
+    CHECK(d->ad.version == text_version.second);
+    CHECK(d->lead.version == text_version.second);
+  }
+  RequireConsistent(*store);
+}
+
 TEST_CASE("bad input is refused whole, with the document named", "[store]") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path());
