@@ -626,6 +626,59 @@ void AppendCsv(const storage::ExportRecord& r, const std::string& export_id, std
   }
 }
 
+struct CheckFlags {
+  std::string data = storage::kDefaultStoreDir;
+  bool json = false;
+};
+
+// `vigil store check`: Store::CheckConsistency on a read-only view (it
+// works while vigild writes). Exit 0: consistent; 1: problems found; 2:
+// the check could not run.
+int RunStoreCheck(const CheckFlags& f) {
+  std::unique_ptr<Store> store = OpenStoreForReading(f.data, "store check");
+  if (!store) return 2;
+  storage::ConsistencyReport report;
+  if (Status s = store->CheckConsistency(&report); !s.ok()) {
+    std::fprintf(stderr, "vigil store check: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (f.json) {
+    nlohmann::json j{{"ok", report.ok()},
+                     {"ads", report.ads},
+                     {"ad_versions", report.ad_versions},
+                     {"leads", report.leads},
+                     {"lead_index_entries", report.lead_index_entries},
+                     {"postings", report.postings},
+                     {"entities", report.entities},
+                     {"reviews", report.reviews},
+                     {"review_history", report.review_history},
+                     {"audit_events", report.audit_events},
+                     {"problem_count", report.problem_count},
+                     {"problems", report.problems}};
+    std::printf("%s\n", Dump(j).c_str());
+    return report.ok() ? 0 : 1;
+  }
+  std::printf("store %s\n", f.data.c_str());
+  std::printf("  ads %llu (older versions %llu), leads %llu, lead index entries %llu\n",
+              static_cast<unsigned long long>(report.ads), static_cast<unsigned long long>(report.ad_versions),
+              static_cast<unsigned long long>(report.leads),
+              static_cast<unsigned long long>(report.lead_index_entries));
+  std::printf("  postings %llu, entities %llu, reviews %llu (history %llu), audit events %llu\n",
+              static_cast<unsigned long long>(report.postings), static_cast<unsigned long long>(report.entities),
+              static_cast<unsigned long long>(report.reviews), static_cast<unsigned long long>(report.review_history),
+              static_cast<unsigned long long>(report.audit_events));
+  if (report.ok()) {
+    std::printf("consistent: every index entry, posting, version and review points at what points back\n");
+    return 0;
+  }
+  std::printf("%llu problem(s)%s:\n", static_cast<unsigned long long>(report.problem_count),
+              report.problems.size() < report.problem_count
+                  ? fmt::format(", the first {} listed", report.problems.size()).c_str()
+                  : "");
+  for (const std::string& p : report.problems) std::printf("  %s\n", p.c_str());
+  return 1;
+}
+
 int RunExport(const ExportFlags& f) {
   if (f.format != "jsonl" && f.format != "csv") {
     std::fprintf(stderr, "vigil export: --format must be jsonl or csv\n");
@@ -762,6 +815,16 @@ void AddStoreCommands(CLI::App* app, int* exit_code) {
     show->add_option("TYPE", f->type, "phone, email or handle")->required();
     show->add_option("VALUE", f->value, "+17025550147, name@example.org, snap:name")->required();
     show->callback([f, exit_code] { *exit_code = RunEntitiesShow(*f); });
+  }
+  {
+    CLI::App* store = app->add_subcommand("store", "Look after the store itself");
+    store->require_subcommand(1);
+    auto f = std::make_shared<CheckFlags>();
+    CLI::App* check = store->add_subcommand(
+        "check", "Check that every index entry, posting, version and review points at what points back");
+    check->add_option("--data", f->data, "Store directory (default ./var/vigil)");
+    check->add_flag("--json", f->json, "One JSON object");
+    check->callback([f, exit_code] { *exit_code = RunStoreCheck(*f); });
   }
   {
     auto f = std::make_shared<ExportFlags>();

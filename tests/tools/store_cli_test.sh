@@ -6,13 +6,15 @@
 # reads while another process holds the store and the message for writes,
 # then rescans: dry run leaves the store unchanged, SIGKILL mid-rescan and
 # resume equals an uninterrupted rescan, a checkpoint of another pack is
-# refused, review states are kept, no lead is deleted.
+# refused, review states are kept, no lead is deleted; `vigil store check`
+# on a sound store, while another process holds it, and on a damaged one.
 #
-#   store_cli_test.sh VIGIL GEN_CORPUS SOURCE_DIR
+#   store_cli_test.sh VIGIL GEN_CORPUS SOURCE_DIR STORE_DAMAGE
 set -u
 VIGIL=$1
 GEN=$2
 SRC=$3
+DAMAGE=$4
 T=$(mktemp -d /tmp/vigil-store-cli.XXXXXX)
 HOLDER=
 cleanup() {
@@ -135,6 +137,36 @@ check "csv rows carry the ad" grep -q "^$ID," "$T/x.csv"
 "$VIGIL" export --data "$D" --status escalated --format jsonl > /dev/null 2>&1
 check "export needs --user" test $? -eq 2
 
+# ---- store check
+"$VIGIL" store check --data "$D" > "$T/check.txt" 2>&1
+check "store check exits 0 on a sound store" test $? -eq 0
+check "store check says consistent" grep -q "^consistent" "$T/check.txt"
+check "store check counts the ads" grep -q "ads $((N + 1)) " "$T/check.txt"
+"$VIGIL" store check --data "$D" --json > "$T/check.json"
+check "store check --json" python3 - "$T/check.json" $((N + 1)) <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["ok"] is True and j["problem_count"] == 0 and j["problems"] == [], j
+assert j["ads"] == int(sys.argv[2]) and j["leads"] == j["ads"] and j["lead_index_entries"] > j["ads"], j
+assert j["reviews"] >= 1 and j["audit_events"] >= 1, j
+EOF
+cp -r "$D" "$T/damaged"
+"$DAMAGE" "$T/damaged" "$ID"
+check "damage helper ran" test $? -eq 0
+"$VIGIL" store check --data "$T/damaged" > "$T/damaged.txt" 2>&1
+check "store check exits 1 on a damaged store" test $? -eq 1
+check "store check names the damaged ad" grep -qF "ads/\"$ID\": no findings" "$T/damaged.txt"
+"$VIGIL" store check --data "$T/damaged" --json > "$T/damaged.json"
+check "store check --json on a damaged store" python3 - "$T/damaged.json" "$ID" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["ok"] is False and j["problem_count"] >= 1, j
+assert any(sys.argv[2] in p and "no findings" in p for p in j["problems"]), j["problems"]
+EOF
+"$VIGIL" store check --data "$T/no-store" 2> "$T/check_none.err"
+check "store check of a missing store exits 2" test $? -eq 2
+check "store check of a missing store says so" grep -q "there is no store at" "$T/check_none.err"
+
 # ---- another process holds the store: reads work, writes say how
 mkfifo "$T/fifo"
 "$VIGIL" ingest --data "$D" --no-progress "$T/fifo" 2> "$T/holder.err" &
@@ -152,6 +184,8 @@ check "write gives the clear message" grep -q "the store at $D is held by a runn
 "$VIGIL" leads list --data "$D" --limit 100000 --json > "$T/while_held.jsonl" 2> "$T/read.err"
 check "read while held works" test "$(json_lines < "$T/while_held.jsonl")" -eq $((N + 1))
 check "no raw lock error" bash -c "! grep -qi 'lock' '$T/read.err' '$T/busy.err'"
+"$VIGIL" store check --data "$D" > "$T/check_held.txt" 2>&1
+check "store check while held works" grep -q "^consistent" "$T/check_held.txt"
 "$VIGIL" ingest --data "$D" "$T/corpus.jsonl" 2> "$T/busy2.err"
 check "second ingest exits 2" test $? -eq 2
 check "second ingest says how" grep -q "use its API (POST /v1/ads)" "$T/busy2.err"

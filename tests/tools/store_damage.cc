@@ -1,0 +1,51 @@
+// store_damage: damages a vigil store behind vigil's back, for the tests of
+// `vigil store check` (tests/tools/store_cli_test.sh). Opens the store's
+// RocksDB directly (every column family) and deletes the findings record of
+// one ad, which leaves that ad without findings.
+//
+//   store_damage DIR AD_ID
+#include <rocksdb/db.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: store_damage DIR AD_ID\n");
+    return 2;
+  }
+  const std::string dir = argv[1];
+  std::vector<std::string> names;
+  rocksdb::DBOptions options;
+  if (rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, dir, &names); !s.ok()) {
+    std::fprintf(stderr, "store_damage: %s\n", s.ToString().c_str());
+    return 2;
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  if (rocksdb::Status s = rocksdb::DB::Open(options, dir, descriptors, &handles, &raw); !s.ok()) {
+    std::fprintf(stderr, "store_damage: %s\n", s.ToString().c_str());
+    return 2;
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  int rc = 2;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] != "findings") continue;
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::Status s = db->Delete(wo, handles[i], argv[2]);
+    if (s.ok()) s = db->Flush(rocksdb::FlushOptions(), handles[i]);
+    if (!s.ok()) std::fprintf(stderr, "store_damage: %s\n", s.ToString().c_str());
+    rc = s.ok() ? 0 : 2;
+  }
+  if (rc == 2 && std::find(names.begin(), names.end(), "findings") == names.end()) {
+    std::fprintf(stderr, "store_damage: %s has no findings family\n", dir.c_str());
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  return rc;
+}
