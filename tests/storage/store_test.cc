@@ -675,6 +675,65 @@ TEST_CASE("rescans replace findings and keep unflagged leads", "[store]") {
   RequireConsistent(*store);
 }
 
+TEST_CASE("rescans of scattered ids read each one, across gaps and out of order", "[store][rescan]") {
+  // The stager reads a rescan's ads, leads and findings with one walk per
+  // family, stepping to neighbouring ids and seeking past gaps; updates
+  // given out of order and ids next to, far from and between stored ones
+  // must each find their own records.
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  std::vector<TestAd> ads;
+  for (int i = 0; i < 200; ++i) {
+    TestAd t;
+    t.id = fmt::format("ad-{:04}", i * 2);  // even ids only: odd ones fall between stored ads
+    t.text = fmt::format("Ad number {} of the walk test.", i);
+    ads.push_back(std::move(t));
+  }
+  Put(store.get(), ads);
+  // Flushed ads (table files) and fresh ones (memtable) both.
+  REQUIRE(store->Flush().ok());
+  std::vector<TestAd> more;
+  for (int i = 200; i < 220; ++i) {
+    TestAd t;
+    t.id = fmt::format("ad-{:04}", i * 2);
+    t.text = fmt::format("Ad number {} of the walk test.", i);
+    more.push_back(std::move(t));
+  }
+  Put(store.get(), more);
+  const std::vector<int> picked = {398, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 100, 102, 250, 396, 438, 410};
+  std::vector<std::pair<Document, ScanResult>> results;
+  for (int n : picked) {
+    TestAd t;
+    t.id = fmt::format("ad-{:04}", n);
+    t.text = fmt::format("Ad number {} of the walk test.", n / 2);
+    auto [doc, result] = MakeAd(t);
+    result.pack_version = "core@2.0.0";
+    results.emplace_back(std::move(doc), std::move(result));
+  }
+  std::vector<FindingsUpdate> updates;
+  for (const auto& [doc, result] : results) updates.push_back({doc.id, &result});
+  ReplaceStats stats;
+  REQUIRE(store->ReplaceFindings(updates, nullptr, &stats).ok());
+  CHECK(stats.ads == picked.size());
+  CHECK(stats.pack_only == picked.size());
+  for (int n = 0; n < 440; n += 2) {
+    const std::string id = fmt::format("ad-{:04}", n);
+    auto d = store->GetAd(id);
+    REQUIRE(d.ok());
+    const bool was_picked = std::find(picked.begin(), picked.end(), n) != picked.end();
+    INFO(id);
+    CHECK(d->lead.pack_version == (was_picked ? "core@2.0.0" : "core@1.0.0"));
+    CHECK(d->findings.pack_version == d->lead.pack_version);
+  }
+  // An id between two stored ones does not exist: the request fails whole.
+  TestAd odd;
+  odd.id = "ad-0101";
+  auto [odd_doc, odd_result] = MakeAd(odd);
+  std::vector<FindingsUpdate> missing = {{"ad-0100", &results[12].second}, {"ad-0101", &odd_result}};
+  CHECK(store->ReplaceFindings(missing, nullptr, nullptr).IsNotFound());
+  RequireConsistent(*store);
+}
+
 TEST_CASE("rescans write only what changed, with the checkpoint in the same batch", "[store][rescan]") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path());
