@@ -682,31 +682,24 @@ TEST_CASE("rescans of scattered ids read each one, across gaps and out of order"
   // must each find their own records.
   TempDir tmp;
   auto store = OpenOrDie(tmp.path());
-  std::vector<TestAd> ads;
-  for (int i = 0; i < 200; ++i) {
+  // Even ids only: odd ones fall between stored ads.
+  const auto ad_number = [](int n) {
     TestAd t;
-    t.id = fmt::format("ad-{:04}", i * 2);  // even ids only: odd ones fall between stored ads
-    t.text = fmt::format("Ad number {} of the walk test.", i);
-    ads.push_back(std::move(t));
-  }
+    t.id = fmt::format("ad-{:04}", n);
+    t.text = fmt::format("Ad number {} of the walk test.", n / 2);
+    return t;
+  };
+  std::vector<TestAd> ads, more;
+  for (int n = 0; n < 400; n += 2) ads.push_back(ad_number(n));
+  for (int n = 400; n < 440; n += 2) more.push_back(ad_number(n));
   Put(store.get(), ads);
   // Flushed ads (table files) and fresh ones (memtable) both.
   REQUIRE(store->Flush().ok());
-  std::vector<TestAd> more;
-  for (int i = 200; i < 220; ++i) {
-    TestAd t;
-    t.id = fmt::format("ad-{:04}", i * 2);
-    t.text = fmt::format("Ad number {} of the walk test.", i);
-    more.push_back(std::move(t));
-  }
   Put(store.get(), more);
   const std::vector<int> picked = {398, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 100, 102, 250, 396, 438, 410};
   std::vector<std::pair<Document, ScanResult>> results;
   for (int n : picked) {
-    TestAd t;
-    t.id = fmt::format("ad-{:04}", n);
-    t.text = fmt::format("Ad number {} of the walk test.", n / 2);
-    auto [doc, result] = MakeAd(t);
+    auto [doc, result] = MakeAd(ad_number(n));
     result.pack_version = "core@2.0.0";
     results.emplace_back(std::move(doc), std::move(result));
   }
