@@ -369,15 +369,10 @@ struct PreparedAd {
   std::vector<EntityRef> entities;      // IndexedEntities(result)
   std::vector<std::string> categories;  // sorted, unique
   std::string snippet;
-  int64_t ingested_at_ms = 0;           // when the request was queued
-  int64_t time = 0;                     // LeadTime(doc, ingested_at_ms)
-  // EncodeAdRecord as version 1, the version of a new ad (most are): the
-  // stager re-encodes only new versions of stored ads. Encoding here, while
-  // the text is still in this thread's cache, spares the stager reading it.
-  std::string ad_record;
+  std::optional<int64_t> time;          // from posted_at / fetched_at; else the ingest time
 };
 
-inline PreparedAd PrepareAd(const Document& doc, const ScanResult& result, int64_t now_ms) {
+inline PreparedAd PrepareAd(const Document& doc, const ScanResult& result) {
   PreparedAd p;
   p.content_hash = ContentHash(doc);
   p.findings = keys::EncodeFindings(result);
@@ -386,9 +381,11 @@ inline PreparedAd PrepareAd(const Document& doc, const ScanResult& result, int64
   std::sort(p.categories.begin(), p.categories.end());
   p.categories.erase(std::unique(p.categories.begin(), p.categories.end()), p.categories.end());
   p.snippet = MakeSnippet(doc.text);
-  p.ingested_at_ms = now_ms;
-  p.time = LeadTime(doc, now_ms);
-  p.ad_record = keys::EncodeAdRecord(doc, p.content_hash, /*version=*/1, p.time, now_ms);
+  if (auto t = ParseIsoTime(doc.posted_at)) {
+    p.time = *t;
+  } else if (auto f = ParseIsoTime(doc.fetched_at)) {
+    p.time = *f;
+  }
   return p;
 }
 
@@ -895,9 +892,9 @@ class Staging {
   // the database alone, which then holds every earlier group).
   // `batch`: a cleared batch to fill (null: a new one); `buffers`: scratch
   // space this staging has alone until it is destroyed.
-  Staging(Store::Impl* impl, uint64_t seq, std::unique_ptr<StagingCarry> carry,
+  Staging(Store::Impl* impl, int64_t now_ms, uint64_t seq, std::unique_ptr<StagingCarry> carry,
           std::unique_ptr<rocksdb::WriteBatch> batch, internal::StagingBuffers* buffers)
-      : impl_(impl), seq_(seq), counts_(impl->counts), ops_(buffers->ops),
+      : impl_(impl), now_ms_(now_ms), seq_(seq), counts_(impl->counts), ops_(buffers->ops),
         arena_(buffers->arena), batch_(std::move(batch)) {
     ops_.clear();
     arena_.clear();
@@ -1162,9 +1159,8 @@ class Staging {
     } else {
       ++stats->new_ads;
     }
-    const int64_t time = prepared.time;
-    st.ad_raw = version == 1 ? std::move(prepared.ad_record)
-                             : keys::EncodeAdRecord(doc, hash, version, time, prepared.ingested_at_ms);
+    const int64_t time = prepared.time ? *prepared.time : LeadTime(doc, now_ms_);
+    st.ad_raw = keys::EncodeAdRecord(doc, hash, version, time, now_ms_);
     st.content_hash = std::move(hash);
     st.version = version;
     st.text_size = doc.text.size();
@@ -1576,6 +1572,7 @@ class Staging {
   std::string_view Value(const Op& op) const { return std::string_view(arena_).substr(op.value_at, op.value_size); }
 
   Store::Impl* impl_;
+  int64_t now_ms_;
   uint64_t seq_;
   StatusCounts counts_;
   std::vector<Op>& ops_;
@@ -1659,7 +1656,7 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
     batch = std::move(spare_batches.back());
     spare_batches.pop_back();
   }
-  Staging staging(this, seq, std::move(carry), std::move(batch), &staging_buffers);
+  Staging staging(this, clock_ms(), seq, std::move(carry), std::move(batch), &staging_buffers);
   // Stage without holding stage_mu, so that the writer can finish the group
   // in flight (complete its requests, take the next one) meanwhile; with the
   // lock held the two threads ran one after the other. Exclusive writes wait
@@ -1810,8 +1807,7 @@ void Store::PutScannedAsync(std::span<const ScannedAd> ads,
   auto request = std::make_unique<Impl::PutRequest>();
   request->ads = ads;
   request->prepared.reserve(ads.size());
-  const int64_t now_ms = impl_->clock_ms();
-  for (const ScannedAd& a : ads) request->prepared.push_back(internal::PrepareAd(*a.doc, *a.result, now_ms));
+  for (const ScannedAd& a : ads) request->prepared.push_back(internal::PrepareAd(*a.doc, *a.result));
   request->done = std::move(done);
   impl_->Enqueue(std::move(request));
 }
