@@ -1551,11 +1551,10 @@ class Staging {
   // key keep their order.
   void Put(Cf cf, std::string_view key, std::string_view value) {
     if (const int d = DirectFamily(cf); d >= 0 && direct_open_[d]) {
-      if (!direct_started_[d] || std::string_view(last_direct_[d]) <= key) {
+      if (std::string_view(last_direct_[d]) <= key) {  // "" before the first: ids are never empty
         NoteBatchStatus(batch_->Put(impl_->H(cf), rocksdb::Slice(key.data(), key.size()),
                                     rocksdb::Slice(value.data(), value.size())));
         last_direct_[d].assign(key);
-        direct_started_[d] = true;
         return;
       }
       direct_open_[d] = false;
@@ -1580,8 +1579,7 @@ class Staging {
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   rocksdb::Status batch_error_;  // the first failed batch append
   bool direct_open_[3] = {true, true, true};
-  bool direct_started_[3] = {};
-  std::string last_direct_[3];
+  std::string last_direct_[3];  // the last key each direct family wrote
   std::unordered_map<std::string, StagedAd> ads_;
   std::unordered_map<std::string, StagedEntity> entities_;
 };
@@ -1667,6 +1665,8 @@ void Store::Impl::StageGroup(std::vector<std::unique_ptr<PutRequest>> group) {
     std::vector<std::string_view> ids, stored_ids;
     size_t id_count = 0;
     for (const auto& r : group) id_count += r->ads.size() + r->updates.size();
+    ids.reserve(id_count);
+    stored_ids.reserve(id_count);
     for (const auto& r : group) {
       for (const ScannedAd& a : r->ads) ids.push_back(a.doc->id);
       for (const FindingsUpdate& u : r->updates) stored_ids.push_back(u.ad_id);

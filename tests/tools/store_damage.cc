@@ -12,6 +12,15 @@
 #include <string>
 #include <vector>
 
+namespace {
+
+int Fail(const rocksdb::Status& s) {
+  std::fprintf(stderr, "store_damage: %s\n", s.ToString().c_str());
+  return 2;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr, "usage: store_damage DIR AD_ID\n");
@@ -20,32 +29,23 @@ int main(int argc, char** argv) {
   const std::string dir = argv[1];
   std::vector<std::string> names;
   rocksdb::DBOptions options;
-  if (rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, dir, &names); !s.ok()) {
-    std::fprintf(stderr, "store_damage: %s\n", s.ToString().c_str());
+  if (rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, dir, &names); !s.ok()) return Fail(s);
+  const auto findings = std::find(names.begin(), names.end(), "findings");
+  if (findings == names.end()) {
+    std::fprintf(stderr, "store_damage: %s has no findings family\n", dir.c_str());
     return 2;
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  if (rocksdb::Status s = rocksdb::DB::Open(options, dir, descriptors, &handles, &raw); !s.ok()) {
-    std::fprintf(stderr, "store_damage: %s\n", s.ToString().c_str());
-    return 2;
-  }
+  if (rocksdb::Status s = rocksdb::DB::Open(options, dir, descriptors, &handles, &raw); !s.ok()) return Fail(s);
   std::unique_ptr<rocksdb::DB> db(raw);
-  int rc = 2;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] != "findings") continue;
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    rocksdb::Status s = db->Delete(wo, handles[i], argv[2]);
-    if (s.ok()) s = db->Flush(rocksdb::FlushOptions(), handles[i]);
-    if (!s.ok()) std::fprintf(stderr, "store_damage: %s\n", s.ToString().c_str());
-    rc = s.ok() ? 0 : 2;
-  }
-  if (rc == 2 && std::find(names.begin(), names.end(), "findings") == names.end()) {
-    std::fprintf(stderr, "store_damage: %s has no findings family\n", dir.c_str());
-  }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  return rc;
+  rocksdb::ColumnFamilyHandle* h = handles[static_cast<size_t>(findings - names.begin())];
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db->Delete(wo, h, argv[2]);
+  if (s.ok()) s = db->Flush(rocksdb::FlushOptions(), h);
+  for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+  return s.ok() ? 0 : Fail(s);
 }
