@@ -202,10 +202,8 @@ class Expander {
 
 }  // namespace
 
-uint32_t LiteralSet::Trie::Child(uint32_t node, uint8_t byte) const {
-  const Node& n = nodes[node];
-  if (n.dense != 0) return byte < 128 ? dense[n.dense - 1][byte] : 0;
-  for (const auto& [b, child] : n.next) {
+uint32_t LiteralSet::Trie::BuildChild(uint32_t node, uint8_t byte) const {
+  for (const auto& [b, child] : nodes[node].next) {
     if (b == byte) return child;
     if (b > byte) break;
   }
@@ -217,7 +215,7 @@ void LiteralSet::Trie::Add(const std::string& s, uint8_t accept_bit, bool revers
   uint32_t node = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     const uint8_t byte = static_cast<uint8_t>(reversed ? s[s.size() - 1 - i] : s[i]);
-    uint32_t child = Child(node, byte);
+    uint32_t child = BuildChild(node, byte);
     if (child == 0) {
       child = static_cast<uint32_t>(nodes.size());
       nodes.emplace_back();
@@ -232,15 +230,47 @@ void LiteralSet::Trie::Add(const std::string& s, uint8_t accept_bit, bool revers
 }
 
 void LiteralSet::Trie::Finish() {
-  constexpr size_t kDenseFrom = 6;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    Node& n = nodes[i];
-    if (n.next.size() < kDenseFrom && i != 0) continue;  // the root always gets a table
-    dense.emplace_back();
-    dense.back().fill(0);
-    for (const auto& [b, child] : n.next) dense.back()[b] = child;  // pattern bytes are ASCII
-    n.dense = static_cast<uint32_t>(dense.size());
+  // Nodes with this many children get a direct table (the root always).
+  constexpr size_t kDenseFrom = 16;
+  const auto dense = [&](uint32_t n) { return n == 0 || nodes[n].next.size() >= kDenseFrom; };
+  const auto size_of = [&](uint32_t n) -> uint32_t {
+    const uint32_t count = static_cast<uint32_t>(nodes[n].next.size());
+    return 1 + (dense(n) ? 128 : (count + 3) / 4 + count);
+  };
+  // Depth-first pre-order offsets (children in byte order), then the words.
+  std::vector<uint32_t> offset(nodes.size());
+  std::vector<uint32_t> order;
+  order.reserve(nodes.size());
+  std::vector<uint32_t> stack = {0};
+  uint32_t total = 0;
+  while (!stack.empty()) {
+    const uint32_t n = stack.back();
+    stack.pop_back();
+    offset[n] = total;
+    total += size_of(n);
+    order.push_back(n);
+    const auto& next = nodes[n].next;
+    for (auto it = next.rbegin(); it != next.rend(); ++it) stack.push_back(it->second);
   }
+  words.assign(total, 0);
+  for (uint32_t n : order) {
+    const Node& node = nodes[n];
+    const uint32_t at = offset[n];
+    const uint32_t count = static_cast<uint32_t>(node.next.size());
+    words[at] = node.accept | (count << 8) | (dense(n) ? kDense : 0);
+    if (dense(n)) {
+      for (const auto& [b, child] : node.next) words[at + 1 + b] = offset[child];  // pattern bytes are ASCII
+      continue;
+    }
+    auto* bytes = reinterpret_cast<uint8_t*>(&words[at + 1]);
+    const uint32_t kids = at + 1 + (count + 3) / 4;
+    for (uint32_t i = 0; i < count; ++i) {
+      bytes[i] = node.next[i].first;
+      words[kids + i] = offset[node.next[i].second];
+    }
+  }
+  nodes.clear();
+  nodes.shrink_to_fit();
 }
 
 std::unique_ptr<LiteralSet> LiteralSet::FromPattern(std::string_view regex) {
@@ -286,7 +316,7 @@ int64_t LiteralSet::LeftmostStartEndingAt(std::string_view text, size_t end) con
   uint32_t node = 0;
   size_t pos = end;
   for (;;) {
-    const uint8_t accept = reverse_.nodes[node].accept;
+    const uint8_t accept = reverse_.Accept(node);
     if (accept && AcceptsAt(accept, text, pos, end)) best = static_cast<int64_t>(pos);
     if (pos == 0) break;
     node = reverse_.Child(node, kLower[static_cast<uint8_t>(text[pos - 1])]);
@@ -302,7 +332,7 @@ bool LiteralSet::MatchesAt(std::string_view text, size_t start, size_t hi) const
     node = forward_.Child(node, kLower[static_cast<uint8_t>(text[pos])]);
     if (node == 0) return false;
     ++pos;
-    const uint8_t accept = forward_.nodes[node].accept;
+    const uint8_t accept = forward_.Accept(node);
     if (accept && AcceptsAt(accept, text, start, pos)) return true;
   }
   return false;

@@ -65,25 +65,45 @@ class LiteralSet {
   static void ComputeWordStarts(std::string_view text, std::vector<uint64_t>* bits);
 
  private:
+  // A trie over the strings, forward or reversed. Built from Node records,
+  // then packed by Finish into one array of 32-bit words, in depth-first
+  // order, so that a walk down one string reads neighbouring memory (the
+  // walks are cache-miss bound: a node per heap allocation cost several
+  // misses per step). A packed node at offset o:
+  //   words[o]: bits 0-7 accept (bit i set: some string ends here with
+  //     boundary condition i: 0 none, 1 \b at start, 2 \b at end, 3 both;
+  //     in the reversed trie "start" and "end" keep their meaning in the
+  //     text), bits 8-15 child count, bit 16 dense.
+  //   dense (the root, and nodes with many children): words[o + 1 + b] is
+  //     the child for byte b < 128, 0 for none.
+  //   otherwise: the child bytes, sorted, four to a word, then one word
+  //     per child with its offset.
+  // The root is at offset 0 and is never a child, so 0 means "none".
   struct Node {
-    // Children sorted by byte (lower-case ASCII).
-    std::vector<std::pair<uint8_t, uint32_t>> next;
-    // Index into Trie::dense + 1 for a node with many children (the root
-    // of a word list), 0 otherwise.
-    uint32_t dense = 0;
-    // Bit i set: some string ends here with boundary condition i
-    // (bit 0: none, 1: \b at start, 2: \b at end, 3: both). In the
-    // reversed trie "start" and "end" keep their meaning in the text.
+    std::vector<std::pair<uint8_t, uint32_t>> next;  // sorted by byte
     uint8_t accept = 0;
   };
-  // A trie over the strings, forward or reversed.
   struct Trie {
-    std::vector<Node> nodes;
-    std::vector<std::array<uint32_t, 128>> dense;  // child by byte, 0 none
-    uint32_t Child(uint32_t node, uint8_t byte) const;
+    std::vector<Node> nodes;      // while building; emptied by Finish
+    std::vector<uint32_t> words;  // packed, after Finish
+    static constexpr uint32_t kDense = 1u << 16;
+    // Builder lookup (before Finish): node index of the child, 0 for none.
+    uint32_t BuildChild(uint32_t node, uint8_t byte) const;
     void Add(const std::string& s, uint8_t accept_bit, bool reversed);
-    // Gives nodes with many children a direct table (after the last Add).
     void Finish();
+    // Packed lookups (after Finish).
+    uint8_t Accept(uint32_t at) const { return static_cast<uint8_t>(words[at]); }
+    uint32_t Child(uint32_t at, uint8_t byte) const {
+      const uint32_t header = words[at];
+      if (header & kDense) return byte < 128 ? words[at + 1 + byte] : 0;
+      const uint32_t count = (header >> 8) & 0xFF;
+      const auto* bytes = reinterpret_cast<const uint8_t*>(&words[at + 1]);
+      for (uint32_t i = 0; i < count; ++i) {
+        if (bytes[i] == byte) return words[at + 1 + (count + 3) / 4 + i];
+        if (bytes[i] > byte) break;
+      }
+      return 0;
+    }
   };
 
   LiteralSet() = default;
