@@ -27,15 +27,19 @@ namespace vigil::tools {
 namespace {
 
 using Json = nlohmann::json;
-using Counts = std::vector<std::pair<std::string, uint32_t>>;  // sorted by name
+// Hits per rule or category name, sorted by name. The names point into
+// the hits of the batch's stored findings and new results, which outlive
+// the outcome (a batch is merged into the report before it is freed).
+using Counts = std::vector<std::pair<std::string_view, uint32_t>>;
 
-// One ad's before and after, computed by a worker.
+// One ad's before and after, computed by a worker; its strings point into
+// the batch's ads.
 struct AdOutcome {
-  std::string id;
+  std::string_view id;
   Counts rules_before, rules_after, categories_before, categories_after;
   bool flagged_before = false, flagged_after = false;
   double score_before = 0.0, score_after = 0.0;
-  std::string pack_before;
+  std::string_view pack_before;
   bool changed = false;
 };
 
@@ -54,10 +58,20 @@ struct WorkerState {
   std::unique_ptr<scanner::ScanContext> context;
 };
 
+// An ad has a handful of hits: a sorted vector beats a map.
 Counts CountBy(const std::vector<scanner::Hit>& hits, bool by_category) {
-  std::map<std::string, uint32_t> m;
-  for (const scanner::Hit& h : hits) ++m[by_category ? h.category : h.rule];
-  return Counts(m.begin(), m.end());
+  Counts counts;
+  for (const scanner::Hit& h : hits) {
+    const std::string_view name = by_category ? h.category : h.rule;
+    auto it = std::lower_bound(counts.begin(), counts.end(), name,
+                               [](const auto& entry, std::string_view n) { return entry.first < n; });
+    if (it != counts.end() && it->first == name) {
+      ++it->second;
+    } else {
+      counts.emplace(it, name, 1);
+    }
+  }
+  return counts;
 }
 
 bool SameHits(const scanner::ScanResult& a, const scanner::ScanResult& b) {
@@ -70,17 +84,17 @@ bool SameHits(const scanner::ScanResult& a, const scanner::ScanResult& b) {
   return true;
 }
 
-void AddExample(std::vector<std::string>* examples, const std::string& id, size_t max) {
-  if (examples->size() < max) examples->push_back(id);
+void AddExample(std::vector<std::string>* examples, std::string_view id, size_t max) {
+  if (examples->size() < max) examples->emplace_back(id);
 }
 
 // Adds one ad's counts to the deltas of every rule (or category) it had
 // before or has after.
 void MergeCounts(const Counts& before, const Counts& after, bool flagged_before, bool flagged_after,
-                 const std::string& id, size_t max_examples, std::map<std::string, RescanDelta>* deltas) {
+                 std::string_view id, size_t max_examples, DeltaMap* deltas) {
   size_t i = 0, j = 0;
   while (i < before.size() || j < after.size()) {
-    std::string name;
+    std::string_view name;
     uint32_t b = 0, a = 0;
     if (j >= after.size() || (i < before.size() && before[i].first < after[j].first)) {
       name = before[i].first;
@@ -93,7 +107,9 @@ void MergeCounts(const Counts& before, const Counts& after, bool flagged_before,
       b = before[i++].second;
       a = after[j++].second;
     }
-    RescanDelta& d = (*deltas)[name];
+    auto found = deltas->find(name);
+    if (found == deltas->end()) found = deltas->emplace(std::string(name), RescanDelta{}).first;
+    RescanDelta& d = found->second;
     d.hits_before += b;
     d.hits_after += a;
     d.ads_before += b > 0;
@@ -117,7 +133,9 @@ void KeepLargest(std::vector<ScoreChange>* changes, size_t keep) {
 
 void MergeOutcome(const AdOutcome& o, const RescanOptions& options, RescanReport* r) {
   ++r->rescanned;
-  ++r->packs_before[o.pack_before];
+  auto pack = r->packs_before.find(o.pack_before);
+  if (pack == r->packs_before.end()) pack = r->packs_before.emplace(std::string(o.pack_before), 0).first;
+  ++pack->second;
   r->changed += o.changed;
   r->flagged_before += o.flagged_before;
   r->flagged_after += o.flagged_after;
@@ -134,14 +152,14 @@ void MergeOutcome(const AdOutcome& o, const RescanOptions& options, RescanReport
   MergeCounts(o.categories_before, o.categories_after, o.flagged_before, o.flagged_after, o.id,
               options.max_examples, &r->categories);
   if (o.score_after != o.score_before) {
-    r->largest_changes.push_back(ScoreChange{o.id, o.score_before, o.score_after});
+    r->largest_changes.push_back(ScoreChange{std::string(o.id), o.score_before, o.score_after});
     if (r->largest_changes.size() > 4 * options.top_score_changes + 16) {
       KeepLargest(&r->largest_changes, options.top_score_changes);
     }
   }
 }
 
-Json DeltasToJson(const std::map<std::string, RescanDelta>& deltas) {
+Json DeltasToJson(const DeltaMap& deltas) {
   Json out = Json::object();
   for (const auto& [name, d] : deltas) {
     out[name] = Json{{"hits_before", d.hits_before},       {"hits_after", d.hits_after},
@@ -152,7 +170,7 @@ Json DeltasToJson(const std::map<std::string, RescanDelta>& deltas) {
   return out;
 }
 
-void DeltasFromJson(const Json& j, std::map<std::string, RescanDelta>* deltas) {
+void DeltasFromJson(const Json& j, DeltaMap* deltas) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     RescanDelta& d = (*deltas)[it.key()];
     const Json& v = it.value();
@@ -197,7 +215,7 @@ Status ReportFromJson(const Json& j, RescanReport* r) {
   try {
     r->pack = j.at("pack").get<std::string>();
     r->pack_hash = j.at("pack_hash").get<std::string>();
-    r->packs_before = j.at("packs_before").get<std::map<std::string, uint64_t>>();
+    r->packs_before = j.at("packs_before").get<std::map<std::string, uint64_t, std::less<>>>();
     r->examined = j.at("examined").get<uint64_t>();
     r->rescanned = j.at("rescanned").get<uint64_t>();
     r->changed = j.at("changed").get<uint64_t>();
@@ -259,7 +277,7 @@ std::string RescanReport::ToText(size_t max_rules) const {
     for (const std::string& id : no_longer_flagged_examples) out += " " + id;
     out += "\n";
   }
-  auto table = [&](const char* title, const std::map<std::string, RescanDelta>& deltas) {
+  auto table = [&](const char* title, const DeltaMap& deltas) {
     std::vector<std::pair<std::string, const RescanDelta*>> rows;
     for (const auto& [name, d] : deltas) rows.emplace_back(name, &d);
     // Largest changes first, then by name.

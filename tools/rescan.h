@@ -83,10 +83,13 @@ struct ScoreChange {
   double after = 0.0;
 };
 
+// Maps keyed by name that are looked up with string_views (std::less<>).
+using DeltaMap = std::map<std::string, RescanDelta, std::less<>>;
+
 struct RescanReport {
   std::string pack;       // "name@version" of the new pack
   std::string pack_hash;
-  std::map<std::string, uint64_t> packs_before;  // pack label -> ads it had scanned
+  std::map<std::string, uint64_t, std::less<>> packs_before;  // pack label -> ads it had scanned
   bool dry_run = false;
   bool complete = false;  // every selected ad was rescanned
   bool resumed = false;   // this run continued a checkpoint
@@ -96,7 +99,7 @@ struct RescanReport {
   uint64_t flagged_before = 0, flagged_after = 0;
   uint64_t newly_flagged = 0, no_longer_flagged = 0;
   std::vector<std::string> newly_flagged_examples, no_longer_flagged_examples;
-  std::map<std::string, RescanDelta> rules, categories;
+  DeltaMap rules, categories;
   std::vector<ScoreChange> largest_changes;  // by |after - before|, largest first
   std::string last_id;                       // the last ad done (checkpoint position)
 
