@@ -32,9 +32,10 @@ struct PatternProgram {
   bool is_unless = false;
   bool raw = false;             // runs on the original text, not the normalised one
   std::unique_ptr<RE2> re2;
-  // `(?:pattern)\z`, for rule patterns: given an end offset Hyperscan
-  // reported, RE2 runs its reverse DFA back from that end to the leftmost
-  // start, costing the match's length rather than the text's.
+  // `(?:pattern)\z`, for rule patterns without a literal set: given an
+  // end offset Hyperscan reported, RE2 runs its reverse DFA back from that
+  // end to the leftmost start, costing the match's length rather than the
+  // text's.
   std::unique_ptr<RE2> re2_at_end;
   // The pattern as a finite set of strings when it is one (most phrase
   // rules are), for normalised-text rules only: the scanner then confirms

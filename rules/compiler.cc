@@ -138,10 +138,12 @@ bool BuildPatternPrograms(CompiledRuleSet* set, const Pack* pack, Diagnostics* d
         diags->Add(std::move(d));
         ok = false;
       }
-      if (!is_unless && program.re2->ok()) {
+      if (!program.raw && program.re2->ok()) program.literal = LiteralSet::FromPattern(regex);
+      // Ends of a literal set's matches are confirmed by its trie: RE2's
+      // reverse program is built only for the others.
+      if (!is_unless && program.re2->ok() && !program.literal) {
         program.re2_at_end = std::make_unique<RE2>("(?:" + regex + ")\\z", re2_options);
       }
-      if (!program.raw && program.re2->ok()) program.literal = LiteralSet::FromPattern(regex);
       if (is_unless) impl.unless_of_rule[r].push_back(static_cast<uint32_t>(impl.patterns.size()));
       impl.patterns.push_back(std::move(program));
     };

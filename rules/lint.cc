@@ -102,6 +102,14 @@ class Linter {
     }
   }
 
+  // The engine checks alone (see LintOptions::check_engines).
+  void RunEngines() {
+    for (const Rule& rule : pack_.rules) {
+      for (const Pattern& p : rule.patterns) LintEngines(rule, p, "pattern");
+      for (const Pattern& p : rule.unless.patterns) LintEngines(rule, p, "unless pattern");
+    }
+  }
+
  private:
   void Report(Severity severity, const char* code, const SourceLocation& loc,
               const std::string& rule_id, std::string message, std::string help) {
@@ -327,6 +335,12 @@ class Linter {
   }
 
   void LintPattern(const Rule& rule, const Pattern& pattern, const std::string& what) {
+    if (options_.check_engines) LintEngines(rule, pattern, what);
+    if (rule.match_on == MatchOn::kNormalized) LintNormalizedSpelling(rule, pattern, what);
+  }
+
+  // V200-V202: both engines accept the pattern, and it cannot match empty.
+  void LintEngines(const Rule& rule, const Pattern& pattern, const std::string& what) {
     std::string hs_error, re2_error;
     bool matches_empty = false;
     CheckPattern(pattern.regex, &hs_error, &re2_error, &matches_empty, options_.compile_each_pattern);
@@ -345,7 +359,6 @@ class Linter {
             "every pattern must match at least one character: use `+` instead of `*`, or make "
             "at least one part of the pattern mandatory");
     }
-    if (rule.match_on == MatchOn::kNormalized) LintNormalizedSpelling(rule, pattern, what);
   }
 
   static std::string EngineHelp(const std::string& error) {
@@ -459,6 +472,10 @@ void LintPack(const Pack& pack, Diagnostics* diags) { Linter(pack, diags, LintOp
 
 void LintPack(const Pack& pack, Diagnostics* diags, const LintOptions& options) {
   Linter(pack, diags, options).Run();
+}
+
+void LintPackEngines(const Pack& pack, Diagnostics* diags, const LintOptions& options) {
+  Linter(pack, diags, options).RunEngines();
 }
 
 }  // namespace vigil::rules

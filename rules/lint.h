@@ -24,9 +24,19 @@ struct LintOptions {
   // right after linting turn this off: the pack compile reports the same
   // problems (located by expression), and startup stays fast.
   bool compile_each_pattern = true;
+  // Run every pattern through Hyperscan's and RE2's parsers (V200-V202).
+  // Loaders that find the pack's compiled form in the cache turn this off:
+  // that entry was compiled from the same patterns by the same engines
+  // (the cache key holds the pack's content hash and the engine's
+  // fingerprint), so these checks cannot fail, and they are most of lint's
+  // time. LintPackEngines runs them alone when the cache misses.
+  bool check_engines = true;
 };
 
 void LintPack(const Pack& pack, Diagnostics* diags);
 void LintPack(const Pack& pack, Diagnostics* diags, const LintOptions& options);
+// Only the engine checks (V200-V202) of every pattern: what LintPack with
+// check_engines = false left out.
+void LintPackEngines(const Pack& pack, Diagnostics* diags, const LintOptions& options);
 
 }  // namespace vigil::rules

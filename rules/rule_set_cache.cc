@@ -89,38 +89,44 @@ std::string RuleSetCache::PathFor(const Pack& pack) const {
                      pack.content_hash.substr(0, 32), Fnv1a64(EngineFingerprint()));
 }
 
+std::shared_ptr<const CompiledRuleSet> RuleSetCache::Find(const Pack& pack, CacheOutcome* outcome) const {
+  *outcome = CacheOutcome{};
+  if (directory_.empty()) {
+    outcome->kind = CacheOutcome::Kind::kDisabled;
+    return nullptr;
+  }
+  const std::string path = PathFor(pack);
+  outcome->path = path;
+  Result<std::string> bytes = ReadFileToString(path);
+  if (!bytes.ok()) {
+    outcome->kind = CacheOutcome::Kind::kMiss;
+    return nullptr;
+  }
+  Result<std::shared_ptr<const CompiledRuleSet>> cached = DeserializeRuleSet(*bytes);
+  if (cached.ok() && (*cached)->pack_hash() == pack.content_hash && (*cached)->pack_name() == pack.name) {
+    outcome->kind = CacheOutcome::Kind::kHit;
+    return *cached;
+  }
+  outcome->kind = CacheOutcome::Kind::kRebuilt;
+  outcome->reason = cached.ok() ? "cache entry belongs to another pack version" : cached.status().message();
+  return nullptr;
+}
+
 Result<std::shared_ptr<const CompiledRuleSet>> RuleSetCache::GetOrCompile(const Pack& pack,
                                                                           const CompileOptions& options,
                                                                           Diagnostics* diags,
                                                                           CacheOutcome* outcome) const {
   CacheOutcome local;
   if (!outcome) outcome = &local;
-  *outcome = CacheOutcome{};
-  if (directory_.empty()) {
-    outcome->kind = CacheOutcome::Kind::kDisabled;
-    return Compile(pack, options, diags);
-  }
-  const std::string path = PathFor(pack);
-  outcome->path = path;
-  Result<std::string> bytes = ReadFileToString(path);
-  if (bytes.ok()) {
-    Result<std::shared_ptr<const CompiledRuleSet>> cached = DeserializeRuleSet(*bytes);
-    if (cached.ok() && (*cached)->pack_hash() == pack.content_hash && (*cached)->pack_name() == pack.name) {
-      outcome->kind = CacheOutcome::Kind::kHit;
-      return cached;
-    }
-    outcome->kind = CacheOutcome::Kind::kRebuilt;
-    outcome->reason = cached.ok() ? "cache entry belongs to another pack version" : cached.status().message();
-  } else {
-    outcome->kind = CacheOutcome::Kind::kMiss;
-  }
+  if (std::shared_ptr<const CompiledRuleSet> cached = Find(pack, outcome)) return cached;
+  if (outcome->kind == CacheOutcome::Kind::kDisabled) return Compile(pack, options, diags);
   Result<std::shared_ptr<const CompiledRuleSet>> compiled = Compile(pack, options, diags);
   if (!compiled.ok()) return compiled;
   Result<std::string> serialized = SerializeRuleSet(**compiled);
   if (serialized.ok()) {
     std::error_code ec;
     std::filesystem::create_directories(directory_, ec);
-    Status s = WriteFileAtomically(path, *serialized);
+    Status s = WriteFileAtomically(outcome->path, *serialized);
     if (!s.ok()) {
       if (!outcome->reason.empty()) outcome->reason += "; ";
       outcome->reason += "cache not written: " + s.message();

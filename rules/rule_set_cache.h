@@ -47,6 +47,10 @@ class RuleSetCache {
   Result<std::shared_ptr<const CompiledRuleSet>> GetOrCompile(const Pack& pack, const CompileOptions& options,
                                                               Diagnostics* diags, CacheOutcome* outcome) const;
 
+  // The cached compiled form of `pack`, or null (outcome says why: a miss,
+  // an entry not trusted, or the cache disabled). Never compiles.
+  std::shared_ptr<const CompiledRuleSet> Find(const Pack& pack, CacheOutcome* outcome) const;
+
   // The file a pack's compiled form is cached in.
   std::string PathFor(const Pack& pack) const;
 

@@ -281,7 +281,7 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
     const auto [id, end] = st.ends[i];
     if (id >= impl.patterns.size()) continue;
     const rules::PatternProgram& p = impl.patterns[id];
-    if (p.is_unless || !p.re2_at_end) continue;
+    if (p.is_unless || (!p.literal && !p.re2_at_end)) continue;
     const rules::RuleInfo& rule = set.rules()[p.rule];
     const std::string_view text = p.raw ? raw : normalized;
     if (end > text.size()) continue;

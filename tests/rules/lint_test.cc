@@ -261,3 +261,38 @@ TEST_CASE("CheckPattern agrees with the engines' flags", "[lint][pattern_syntax]
   CHECK_FALSE(vigil::rules::CheckPattern("\xff\xfe", &hs, &re2, &empty).ok());
   CHECK_FALSE(vigil::rules::Re2OptionsForPatterns().case_sensitive());
 }
+
+TEST_CASE("without the engine checks lint leaves V200-V202 to LintPackEngines", "[lint]") {
+  // A back-reference (V200 and V201), an empty match (V202) and a spelling
+  // warning (V203) in one pack.
+  Pack pack;
+  Diagnostics load;
+  LoadPackFromFiles("p",
+                    {{"pack.yaml", kHeader},
+                     {"rules.yaml", "rules:\n" + Rule("youth.a", "'barely legal'", "'(a)\\1'") +
+                                        Rule("youth.b", "'barely legal'", "'a*'") +
+                                        Rule("youth.c", "'barely legal'", "'New  Town'")}},
+                    &pack, &load);
+  REQUIRE(!load.HasErrors());
+  vigil::rules::LintOptions options;
+  options.compile_each_pattern = false;
+  Diagnostics full;
+  LintPack(pack, &full, options);
+  options.check_engines = false;
+  Diagnostics without;
+  LintPack(pack, &without, options);
+  Diagnostics engines;
+  vigil::rules::LintPackEngines(pack, &engines, options);
+
+  for (const char* code : {"V200", "V201", "V202"}) {
+    CHECK(Count(without, code) == 0);
+    CHECK(Count(engines, code) == Count(full, code));
+    CHECK(Count(engines, code) >= 1);
+  }
+  CHECK(Count(without, "V203") == 1);
+  CHECK(Count(engines, "V203") == 0);
+  // Together they are exactly the full lint, in the same order once sorted.
+  Diagnostics both = without;
+  both.items.insert(both.items.end(), engines.items.begin(), engines.items.end());
+  CHECK(both.ToString() == full.ToString());
+}
