@@ -41,6 +41,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -2521,6 +2522,50 @@ Status Store::SetSchemaVersionForTesting(uint32_t version) {
 
 namespace {
 
+// An order-independent checksum of a multiset of entries (family, key,
+// value): the count and two wrapping sums of a 64-bit hash of each entry
+// under two seeds. The quick consistency pass (Checker::RunQuick) sums the
+// entries the ads imply and the entries stored; equal sums mean the same
+// entries but for a chance of about 2^-128.
+class EntrySum {
+ public:
+  void Add(Cf cf, std::string_view key, std::string_view value) {
+    ++count_;
+    a_ += Hash(cf, key, value, 0x6a09e667f3bcc908ULL);
+    b_ += Hash(cf, key, value, 0xbb67ae8584caa73bULL);
+  }
+  bool operator==(const EntrySum& o) const { return count_ == o.count_ && a_ == o.a_ && b_ == o.b_; }
+
+ private:
+  // splitmix64's finaliser: a bijection that mixes every input bit into
+  // every output bit.
+  static uint64_t Mix(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+  // Eight bytes at a time, then the tail with the length, so that no two
+  // different strings are read the same way.
+  static uint64_t Bytes(std::string_view s, uint64_t h) {
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      h = Mix(h ^ w);
+    }
+    uint64_t tail = 0;
+    std::memcpy(&tail, s.data() + i, s.size() - i);
+    return Mix(h ^ tail ^ (static_cast<uint64_t>(s.size()) << 56) ^ 0x9e3779b97f4a7c15ULL);
+  }
+  static uint64_t Hash(Cf cf, std::string_view key, std::string_view value, uint64_t seed) {
+    return Bytes(value, Bytes(key, Mix(seed ^ static_cast<uint64_t>(cf))));
+  }
+
+  uint64_t count_ = 0, a_ = 0, b_ = 0;
+};
+
 class Checker {
  public:
   Checker(const Store::Impl& impl, const ReadView& view, ConsistencyReport* report)
@@ -2528,6 +2573,10 @@ class Checker {
 
   template <typename... Args>
   void Problem(fmt::format_string<Args...> format, Args&&... args) {
+    if (quiet_) {  // the quick pass only decides; the precise one names
+      failed_ = true;
+      return;
+    }
     ++report_->problem_count;
     if (report_->problems.size() < kMaxReportedProblems) {
       report_->problems.push_back(fmt::format(format, std::forward<Args>(args)...));
@@ -2622,19 +2671,7 @@ class Checker {
     });
     if (!s.ok()) return s;
 
-    s = Scan(Cf::kAdVersions, [&](std::string_view key, std::string_view value) {
-      ++report_->ad_versions;
-      std::string id;
-      uint32_t version;
-      AdRecord ad;
-      if (!keys::ParseAdVersionKey(key, &id, &version) || !keys::DecodeAdRecord(value, &ad)) {
-        return Problem("ad_versions: undecodable entry");
-      }
-      AdRecord current;
-      if (!Exists(Cf::kAds, id, &raw) || !keys::DecodeAdRecord(raw, &current) || current.version <= version) {
-        Problem("ad_versions/{:?}#{}: no newer current version", id, version);
-      }
-    });
+    s = CheckAdVersions();
     if (!s.ok()) return s;
 
     s = Scan(Cf::kFindings, [&](std::string_view id, std::string_view) {
@@ -2706,7 +2743,158 @@ class Checker {
       Problem("entities/{:?}: {} postings but no statistics", key.substr(1), n);
     }
 
-    s = Scan(Cf::kReviews, [&](std::string_view id, std::string_view value) {
+    return CheckReviewsAndAudit(counts);
+  }
+
+  // The quick pass. The precise one (Run) looks up, for every ad, each
+  // record and index entry it implies, and for every index entry the ad it
+  // names: ~15 point lookups per ad, most of the check's time. This pass
+  // walks the four id-keyed families (ads, findings, leads, reviews)
+  // together instead, and compares the lead index entries and postings the
+  // ads imply with the stored ones as multiset checksums (EntrySum). It
+  // only decides: *consistent is false on any disagreement, and the caller
+  // then runs the precise check to find and name each problem. Fills the
+  // report's counts.
+  Status RunQuick(bool* consistent) {
+    quiet_ = true;
+    failed_ = false;
+    StatusCounts counts;
+    std::string raw;
+
+    // Entity statistics first: how many postings each entity should have,
+    // and which phones carry the network signal.
+    std::unordered_map<std::string, uint64_t> stats_ads;  // stats key → ads
+    std::unordered_set<std::string> network_phones;       // stats keys
+    Status s = Scan(Cf::kEntityStats, [&](std::string_view key, std::string_view value) {
+      ++report_->entities;
+      EntityType type;
+      std::string entity;
+      EntityStats stats;
+      if (!keys::ParseEntityStatsKey(key, &type, &entity) || !keys::DecodeEntityStats(value, &stats)) {
+        return Problem("entity_stats: undecodable entry");
+      }
+      stats_ads.emplace(key, stats.ads);
+      if (type == EntityType::kPhone && stats.network) network_phones.emplace(key);
+    });
+    if (!s.ok()) return s;
+
+    EntrySum implied_index, implied_postings;
+    auto ads = view_.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
+    auto findings = view_.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead);
+    auto leads = view_.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead);
+    auto reviews = view_.NewIterator(Cf::kReviews, {}, {}, kWalkReadahead);
+    for (auto* it : {ads.get(), findings.get(), leads.get(), reviews.get()}) it->it->SeekToFirst();
+    const auto at = [](ReadView::Iter& it, std::string_view id) { return it->Valid() && View(it->key()) == id; };
+    std::vector<EntityRef> entities;
+    for (; ads->it->Valid() && error_.ok() && !failed_; ads->it->Next()) {
+      const std::string_view id = View(ads->it->key());
+      ++report_->ads;
+      ++report_->leads;
+      // A findings, lead or review record before this id has no ad.
+      if (!at(*findings, id) || !at(*leads, id) || (reviews->it->Valid() && View(reviews->it->key()) < id)) {
+        failed_ = true;
+        break;
+      }
+      AdRecord ad;
+      LeadRecord lead;
+      if (!keys::DecodeAdRecord(View(ads->it->value()), &ad) ||
+          !keys::DecodeFindingsEntities(View(findings->it->value()), &entities) ||
+          !keys::DecodeLead(View(leads->it->value()), &lead)) {
+        failed_ = true;
+        break;
+      }
+      for (uint32_t v = 1; v < ad.version; ++v) {
+        if (!Exists(Cf::kAdVersions, keys::AdVersionKey(id, v), &raw)) failed_ = true;
+      }
+      const double expected = lead.network ? NetworkBoostedScore(lead.base_score, impl_.network.boost) : lead.base_score;
+      if (lead.version != ad.version || lead.time != ad.time || lead.score != expected) failed_ = true;
+      StatusCount& c = counts[lead.status];
+      ++c.total;
+      if (lead.flagged) ++c.flagged;
+      ReviewRecord review;
+      if (at(*reviews, id)) {
+        if (!keys::DecodeReview(View(reviews->it->value()), &review)) failed_ = true;
+        reviews->it->Next();
+      }
+      if (review.status != lead.status) failed_ = true;
+      const std::string index_value = keys::EncodeLeadIndexValue(lead);
+      for (const keys::IndexEntry& e : keys::LeadIndexEntries(id, lead)) implied_index.Add(e.cf, e.key, index_value);
+      bool has_network_phone = false;
+      for (const EntityRef& e : entities) {
+        implied_postings.Add(Cf::kEntities, keys::PostingKey(e.type, e.value, lead.time, id), lead.city);
+        if (e.type == EntityType::kPhone && network_phones.count(keys::EntityStatsKey(e.type, e.value))) {
+          has_network_phone = true;
+        }
+      }
+      if (lead.network != has_network_phone) failed_ = true;
+      findings->it->Next();
+      leads->it->Next();
+    }
+    for (auto* it : {ads.get(), findings.get(), leads.get(), reviews.get()}) {
+      if (Status st = FromRocks(it->it->status(), "checking the id-keyed families"); !st.ok()) return st;
+    }
+    if (!error_.ok()) return error_;
+    // Records left over have no ad.
+    if (findings->it->Valid() || leads->it->Valid() || reviews->it->Valid()) failed_ = true;
+    if (failed_) return Finish(consistent, Status::Ok());
+
+    s = CheckAdVersions();
+    if (!s.ok()) return s;
+
+    // What is stored against what the ads imply. (leads_by_score is empty
+    // since schema 2: anything in it makes the sums differ.)
+    EntrySum stored_index;
+    for (Cf cf : {Cf::kLeadsByScore, Cf::kLeadsByTime, Cf::kLeadsByCategory, Cf::kLeadsByStatus}) {
+      s = Scan(cf, [&](std::string_view key, std::string_view value) {
+        ++report_->lead_index_entries;
+        stored_index.Add(cf, key, value);
+      });
+      if (!s.ok()) return s;
+    }
+    EntrySum stored_postings;
+    std::unordered_map<std::string, uint64_t> posting_counts;  // stats key → postings seen
+    s = Scan(Cf::kEntities, [&](std::string_view key, std::string_view value) {
+      ++report_->postings;
+      stored_postings.Add(Cf::kEntities, key, value);
+      EntityType type;
+      std::string entity, id;
+      int64_t time;
+      if (!keys::ParsePostingKey(key, &type, &entity, &time, &id)) return Problem("entities: undecodable key");
+      ++posting_counts[keys::EntityStatsKey(type, entity)];
+    });
+    if (!s.ok()) return s;
+    if (!(stored_index == implied_index) || !(stored_postings == implied_postings) || posting_counts != stats_ads) {
+      failed_ = true;
+      return Finish(consistent, Status::Ok());
+    }
+    s = CheckReviewsAndAudit(counts);
+    if (!s.ok()) return s;
+    return Finish(consistent, Status::Ok());
+  }
+
+  // Every older version of an ad has a newer current one.
+  Status CheckAdVersions() {
+    std::string raw;
+    return Scan(Cf::kAdVersions, [&](std::string_view key, std::string_view value) {
+      ++report_->ad_versions;
+      std::string id;
+      uint32_t version;
+      AdRecord ad;
+      if (!keys::ParseAdVersionKey(key, &id, &version) || !keys::DecodeAdRecord(value, &ad)) {
+        return Problem("ad_versions: undecodable entry");
+      }
+      AdRecord current;
+      if (!Exists(Cf::kAds, id, &raw) || !keys::DecodeAdRecord(raw, &current) || current.version <= version) {
+        Problem("ad_versions/{:?}#{}: no newer current version", id, version);
+      }
+    });
+  }
+
+  // Reviews and their history, the audit sequence, and the status counts
+  // (`counts`: what the leads say) against meta.
+  Status CheckReviewsAndAudit(const StatusCounts& counts) {
+    std::string raw;
+    Status s = Scan(Cf::kReviews, [&](std::string_view id, std::string_view value) {
       ++report_->reviews;
       ReviewRecord review;
       if (!keys::DecodeReview(value, &review)) return Problem("reviews/{:?}: undecodable", std::string(id));
@@ -2764,13 +2952,32 @@ class Checker {
   const ReadView& view_;
   ConsistencyReport* report_;
   Status error_;
+  // RunQuick's end: consistent unless something disagreed; `s` is an
+  // error that stopped the walk.
+  Status Finish(bool* consistent, Status s) {
+    *consistent = s.ok() && error_.ok() && !failed_;
+    return s.ok() ? error_ : s;
+  }
+
+  bool quiet_ = false;  // RunQuick: Problem only sets failed_
+  bool failed_ = false;
 };
 
 }  // namespace
 
-Status Store::CheckConsistency(ConsistencyReport* report) const {
+Status Store::CheckConsistency(ConsistencyReport* report, CheckMethod method) const {
+  ReadView view(*impl_);  // both passes read the same snapshot
+  if (method == CheckMethod::kAuto) {
+    *report = ConsistencyReport{};
+    bool consistent = false;
+    Checker quick(*impl_, view, report);
+    if (Status s = quick.RunQuick(&consistent); !s.ok()) return s;
+    if (consistent) {
+      report->quick = true;
+      return Status::Ok();
+    }
+  }
   *report = ConsistencyReport{};
-  ReadView view(*impl_);
   Checker checker(*impl_, view, report);
   return checker.Run();
 }

@@ -237,8 +237,17 @@ struct ConsistencyReport {
   uint64_t audit_events = 0;
   uint64_t problem_count = 0;
   std::vector<std::string> problems;  // the first 100, one line each
+  // True when the quick pass (walks and checksums, see CheckConsistency)
+  // decided; false when the precise pass ran.
+  bool quick = false;
   bool ok() const { return problem_count == 0; }
 };
+
+// How CheckConsistency works. kAuto: a quick pass first (walks and
+// checksums, no lookups per ad); only if it finds any disagreement, the
+// precise pass, which looks everything up and names each problem. The
+// result is the same either way; kPrecise skips the quick pass (tests).
+enum class CheckMethod { kAuto, kPrecise };
 
 class Store {
  public:
@@ -358,7 +367,7 @@ class Store {
   // lead index entries, postings, entity statistics, versions, reviews,
   // history, audit sequence, status counters. Fills *report; returns an
   // error only when the check itself could not run.
-  Status CheckConsistency(ConsistencyReport* report) const;
+  Status CheckConsistency(ConsistencyReport* report, CheckMethod method = CheckMethod::kAuto) const;
   // Flushes memtables to table files (writers; not needed for durability).
   Status Flush();
   // Overwrites the stored schema version (tests of the refusal path).

@@ -1344,6 +1344,175 @@ TEST_CASE("the consistency check finds damaged indexes", "[store][check]") {
   CHECK(all.find("counts 1 ads, postings say 0") != std::string::npos);
 }
 
+// The quick pass (walks and checksums) decides most checks; it must never
+// call a damaged store consistent. Each damage below is applied to a copy
+// of one small store, behind vigil's back; both passes must then find it,
+// and the automatic check must report exactly what the precise one does.
+TEST_CASE("the quick consistency pass misses no damage the precise one finds", "[store][check]") {
+  TempDir base;
+  const int64_t day = 86400, t0 = 1767225600;
+  {
+    auto store = OpenOrDie(base.path());
+    std::vector<TestAd> ads;
+    const char* cities[] = {"Reno", "Elko", "Ely"};
+    for (int i = 0; i < 3; ++i) {  // one phone in 3 cities within 30 days: the network signal
+      TestAd a;
+      a.id = "net-" + std::to_string(i);
+      a.city = cities[i];
+      a.posted_at = FormatIsoTime(t0 + i * day);
+      a.phones = {"+17025550160"};
+      ads.push_back(a);
+    }
+    TestAd plain;
+    plain.id = "plain";
+    plain.categories = {"youth", "movement"};
+    plain.emails = {"someone@example.com"};
+    ads.push_back(plain);
+    TestAd quiet;
+    quiet.id = "quiet";
+    quiet.score = 0.0;
+    quiet.flagged = false;
+    quiet.categories = {};
+    ads.push_back(quiet);
+    Put(store.get(), ads);
+    plain.text = "A second version of the text.";
+    Put(store.get(), {plain});
+    REQUIRE(store->Review("plain", ReviewAction{ReviewStatus::kEscalated, "dana", "case 7", "lee", 0}).ok());
+    ConsistencyReport report;
+    REQUIRE(store->CheckConsistency(&report).ok());
+    CHECK(report.ok());
+    CHECK(report.quick);
+    ConsistencyReport precise;
+    REQUIRE(store->CheckConsistency(&precise, CheckMethod::kPrecise).ok());
+    CHECK(precise.ok());
+    CHECK_FALSE(precise.quick);
+    CHECK(report.ads == precise.ads);
+    CHECK(report.ad_versions == precise.ad_versions);
+    CHECK(report.leads == precise.leads);
+    CHECK(report.lead_index_entries == precise.lead_index_entries);
+    CHECK(report.postings == precise.postings);
+    CHECK(report.entities == precise.entities);
+    CHECK(report.reviews == precise.reviews);
+    CHECK(report.review_history == precise.review_history);
+    CHECK(report.audit_events == precise.audit_events);
+  }
+
+  using keys::Cf;
+  const int64_t plain_time = *ParseIsoTime("2026-01-01T12:00:00Z");
+  const auto read = [](const RawDb& raw, Cf cf, const std::string& key) {
+    std::string value;
+    REQUIRE(raw.db->Get({}, raw.handle(cf), key, &value).ok());
+    return value;
+  };
+  const auto lead_of = [&](const RawDb& raw, const std::string& id) {
+    LeadRecord lead;
+    REQUIRE(keys::DecodeLead(read(raw, Cf::kLeads, id), &lead));
+    return lead;
+  };
+  const auto put = [](const RawDb& raw, Cf cf, const std::string& key, const std::string& value) {
+    REQUIRE(raw.db->Put({}, raw.handle(cf), key, value).ok());
+  };
+  const auto del = [](const RawDb& raw, Cf cf, const std::string& key) {
+    REQUIRE(raw.db->Delete({}, raw.handle(cf), key).ok());
+  };
+  const std::vector<std::pair<std::string, std::function<void(const RawDb&)>>> damages = {
+      {"an ad without findings", [&](const RawDb& r) { del(r, Cf::kFindings, "quiet"); }},
+      {"an ad without a lead", [&](const RawDb& r) { del(r, Cf::kLeads, "quiet"); }},
+      {"findings without an ad", [&](const RawDb& r) { put(r, Cf::kFindings, "zz-orphan", read(r, Cf::kFindings, "quiet")); }},
+      {"a lead without an ad", [&](const RawDb& r) { put(r, Cf::kLeads, "a-orphan", read(r, Cf::kLeads, "quiet")); }},
+      {"a review without an ad", [&](const RawDb& r) { put(r, Cf::kReviews, "a-orphan", read(r, Cf::kReviews, "plain")); }},
+      {"a review that disagrees with the lead", [&](const RawDb& r) { put(r, Cf::kReviews, "quiet", read(r, Cf::kReviews, "plain")); }},
+      {"a missing older version", [&](const RawDb& r) { del(r, Cf::kAdVersions, keys::AdVersionKey("plain", 1)); }},
+      {"a missing time index entry", [&](const RawDb& r) { del(r, Cf::kLeadsByTime, keys::LeadTimeKey(plain_time, "quiet")); }},
+      {"a stale index value", [&](const RawDb& r) {
+         LeadRecord other = lead_of(r, "quiet");
+         other.city = "Elsewhere";
+         put(r, Cf::kLeadsByTime, keys::LeadTimeKey(plain_time, "quiet"), keys::EncodeLeadIndexValue(other));
+       }},
+      {"an index entry for nothing", [&](const RawDb& r) {
+         put(r, Cf::kLeadsByCategory, keys::LeadCategoryKey("youth", 0.9, "ghost"), keys::EncodeLeadIndexValue(LeadRecord{}));
+       }},
+      {"an entry in the retired score index", [&](const RawDb& r) {
+         put(r, Cf::kLeadsByScore, keys::LeadScoreKey(0.6, "plain"), keys::EncodeLeadIndexValue(lead_of(r, "plain")));
+       }},
+      {"a lead whose score disagrees", [&](const RawDb& r) {
+         LeadRecord lead = lead_of(r, "quiet");
+         lead.score = 0.25;
+         put(r, Cf::kLeads, "quiet", keys::EncodeLead(lead));
+       }},
+      {"a lead whose time disagrees with the ad", [&](const RawDb& r) {
+         LeadRecord lead = lead_of(r, "quiet");
+         lead.time += 1;
+         put(r, Cf::kLeads, "quiet", keys::EncodeLead(lead));
+       }},
+      {"a network flag no phone carries", [&](const RawDb& r) {
+         LeadRecord lead = lead_of(r, "plain");
+         lead.network = true;
+         lead.score = NetworkBoostedScore(lead.base_score, 0.2);
+         put(r, Cf::kLeads, "plain", keys::EncodeLead(lead));
+       }},
+      {"a missing posting", [&](const RawDb& r) {
+         del(r, Cf::kEntities, keys::PostingKey(EntityType::kPhone, "+17025550160", t0, "net-0"));
+       }},
+      {"a posting with the wrong city", [&](const RawDb& r) {
+         put(r, Cf::kEntities, keys::PostingKey(EntityType::kPhone, "+17025550160", t0, "net-0"), "Elsewhere");
+       }},
+      {"a posting the ad does not carry", [&](const RawDb& r) {
+         put(r, Cf::kEntities, keys::PostingKey(EntityType::kPhone, "+17025550160", plain_time, "quiet"), "Reno");
+       }},
+      {"entity statistics that miscount", [&](const RawDb& r) {
+         const std::string key = keys::EntityStatsKey(EntityType::kPhone, "+17025550160");
+         EntityStats stats;
+         REQUIRE(keys::DecodeEntityStats(read(r, Cf::kEntityStats, key), &stats));
+         stats.ads += 1;
+         put(r, Cf::kEntityStats, key, keys::EncodeEntityStats(stats));
+       }},
+      {"a network signal its phone no longer carries", [&](const RawDb& r) {
+         const std::string key = keys::EntityStatsKey(EntityType::kPhone, "+17025550160");
+         EntityStats stats;
+         REQUIRE(keys::DecodeEntityStats(read(r, Cf::kEntityStats, key), &stats));
+         REQUIRE(stats.network);
+         stats.network = false;
+         put(r, Cf::kEntityStats, key, keys::EncodeEntityStats(stats));
+       }},
+      {"postings without statistics", [&](const RawDb& r) {
+         del(r, Cf::kEntityStats, keys::EntityStatsKey(EntityType::kPhone, "+17025550160"));
+       }},
+      {"a gap in the audit sequence", [&](const RawDb& r) {
+         std::unique_ptr<rocksdb::Iterator> it(r.db->NewIterator({}, r.handle(Cf::kAudit)));
+         it->SeekToLast();
+         REQUIRE(it->Valid());
+         REQUIRE(it->key().size() == 8);
+         std::string later(8, '\0');
+         const uint64_t seq = keys::GetBigEndian64(it->key().data()) + 2;
+         for (int i = 0; i < 8; ++i) later[i] = static_cast<char>(seq >> (56 - 8 * i));
+         put(r, Cf::kAudit, later, it->value().ToString());
+       }},
+      {"status counts that disagree", [&](const RawDb& r) { del(r, Cf::kMeta, std::string(keys::kMetaStatusCounts)); }},
+  };
+  for (const auto& [name, damage] : damages) {
+    INFO(name);
+    TempDir copy;
+    std::filesystem::copy(base.path(), copy.path(), std::filesystem::copy_options::recursive |
+                                                        std::filesystem::copy_options::overwrite_existing);
+    {
+      RawDb raw(copy.path());
+      damage(raw);
+    }
+    auto store = OpenOrDie(copy.path());
+    ConsistencyReport automatic, precise;
+    REQUIRE(store->CheckConsistency(&automatic).ok());
+    REQUIRE(store->CheckConsistency(&precise, CheckMethod::kPrecise).ok());
+    std::string problems;
+    for (const auto& p : precise.problems) problems += p + "\n";
+    INFO(problems);
+    CHECK_FALSE(precise.ok());
+    CHECK_FALSE(automatic.ok());
+    CHECK_FALSE(automatic.quick);
+    CHECK(automatic.problems == precise.problems);
+  }
+}
+
 // ---- crash consistency ---------------------------------------------------------
 //
 // The parent re-executes this test binary to run the hidden "crash child"
