@@ -68,8 +68,10 @@ constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'S', '1'};
 // or a cache filled by an older vigil is served as if current. 2: phrase
 // patterns go to Hyperscan without their `\b` (HyperscanExpression); this
 // bump also retired entries compiled before block databases reported every
-// match (they dropped later matches of a pattern in an ad).
-constexpr uint32_t kFormatVersion = 2;
+// match (they dropped later matches of a pattern in an ad). 3: patterns
+// with emoji and other caseless symbols get literal sets, so those with a
+// `\b` lose it in Hyperscan too.
+constexpr uint32_t kFormatVersion = 3;
 
 uint64_t Fnv1a64(std::string_view bytes) {
   uint64_t h = 1469598103934665603ull;

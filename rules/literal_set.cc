@@ -139,6 +139,7 @@ class Expander {
       }
       return false;  // \x{..}, \w, \s, \n, backreferences, ...
     }
+    if (static_cast<uint8_t>(c) >= 0x80) return ParseSymbol(out);
     if (c == ')' || c == '|' || c == '?' || c == '*' || c == '+' || c == '{' || c == '}' || c == ']' || c == '.' ||
         c == '^' || c == '$' || !Literal(c)) {
       return false;
@@ -146,6 +147,35 @@ class Expander {
     ++pos_;
     out->push_back(std::string(1, Lower(c)));
     return true;
+  }
+
+  // One UTF-8 encoded character outside a class, as a single atom (so that
+  // a `?` after it applies to all its bytes, as in RE2), when it is a symbol
+  // of the blocks emoji and pictographs live in (IsCaselessSymbol): those
+  // have no case, so RE2's caseless match is the exact bytes.
+  bool ParseSymbol(std::vector<std::string>* out) {
+    const auto* s = reinterpret_cast<const uint8_t*>(re_.data());
+    const uint8_t lead = s[pos_];
+    const size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
+    if (len == 0 || lead > 0xF4 || pos_ + len > re_.size()) return false;
+    uint32_t cp = lead & (0x7F >> len);
+    for (size_t i = 1; i < len; ++i) {
+      if ((s[pos_ + i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (s[pos_ + i] & 0x3F);
+    }
+    const uint32_t min_for_length[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_length[len] || !IsCaselessSymbol(cp)) return false;  // overlong, or not ours
+    out->push_back(std::string(re_.substr(pos_, len)));
+    pos_ += len;
+    return true;
+  }
+
+  // Arrows, technical symbols, geometric shapes, miscellaneous symbols,
+  // dingbats, and the emoji and pictograph blocks: no character there has
+  // a case mapping or a case-folding partner.
+  static bool IsCaselessSymbol(uint32_t cp) {
+    return (cp >= 0x2190 && cp <= 0x21FF) || (cp >= 0x2300 && cp <= 0x23FF) || (cp >= 0x25A0 && cp <= 0x27BF) ||
+           (cp >= 0x2B00 && cp <= 0x2BFF) || (cp >= 0x1F300 && cp <= 0x1FAFF);
   }
 
   // '[' item+ ']' with items a character, an escaped punctuation character,
@@ -232,7 +262,12 @@ void LiteralSet::Trie::Add(const std::string& s, uint8_t accept_bit, bool revers
 void LiteralSet::Trie::Finish() {
   // Nodes with this many children get a direct table (the root always).
   constexpr size_t kDenseFrom = 16;
-  const auto dense = [&](uint32_t n) { return n == 0 || nodes[n].next.size() >= kDenseFrom; };
+  // Direct tables cover ASCII bytes only: a node with a child on a byte of
+  // a UTF-8 sequence keeps a list.
+  const auto dense = [&](uint32_t n) {
+    const auto& next = nodes[n].next;
+    return (n == 0 || next.size() >= kDenseFrom) && (next.empty() || next.back().first < 128);
+  };
   const auto size_of = [&](uint32_t n) -> uint32_t {
     const uint32_t count = static_cast<uint32_t>(nodes[n].next.size());
     return 1 + (dense(n) ? 128 : (count + 3) / 4 + count);
@@ -305,6 +340,7 @@ std::unique_ptr<LiteralSet> LiteralSet::FromPattern(std::string_view regex) {
   for (const auto& [byte, child] : set->forward_.nodes[0].next) {
     if (!kWord[byte]) set->all_start_at_word_start_ = false;
   }
+  for (const auto& [byte, child] : set->forward_.nodes[0].next) set->first_bytes_[byte >> 6] |= uint64_t{1} << (byte & 63);
   set->forward_.Finish();
   set->reverse_.Finish();
   return set;
@@ -348,13 +384,14 @@ bool LiteralSet::MatchesWithin(std::string_view text, size_t lo, size_t hi, cons
       while (bits != 0) {
         const size_t start = w * 64 + static_cast<size_t>(__builtin_ctzll(bits));
         if (start >= hi) return false;
-        if (MatchesAt(text, start, hi)) return true;
+        if (StartsWithFirstByte(text, start) && MatchesAt(text, start, hi)) return true;
         bits &= bits - 1;
       }
     }
     return false;
   }
   for (size_t start = lo; start < hi; ++start) {
+    if (!StartsWithFirstByte(text, start)) continue;  // no trie walk where no string starts
     if (all_need_start_boundary_ && !IsBoundary(text, start)) continue;
     if (MatchesAt(text, start, hi)) return true;
   }

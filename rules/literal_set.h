@@ -10,7 +10,8 @@
 // patterns in a window by walking a forward trie.
 //
 // Supported syntax (anything else makes FromPattern return null, and the
-// caller keeps using RE2): printable ASCII literals, backslash escapes of
+// caller keeps using RE2): printable ASCII literals, emoji and other
+// symbols without case written as themselves (UTF-8), backslash escapes of
 // ASCII punctuation, `\d`, classes of ASCII characters and ranges
 // (`[0-9]`, `[a-z]`; no negation), groups `(...)` and `(?:...)`,
 // alternation `|`, the `?` quantifier, and `\b` where it ends up at the
@@ -74,8 +75,9 @@ class LiteralSet {
   //     boundary condition i: 0 none, 1 \b at start, 2 \b at end, 3 both;
   //     in the reversed trie "start" and "end" keep their meaning in the
   //     text), bits 8-15 child count, bit 16 dense.
-  //   dense (the root, and nodes with many children): words[o + 1 + b] is
-  //     the child for byte b < 128, 0 for none.
+  //   dense (the root, and nodes with many children, when all their
+  //     children are ASCII): words[o + 1 + b] is the child for byte b < 128,
+  //     0 for none.
   //   otherwise: the child bytes, sorted, four to a word, then one word
   //     per child with its offset.
   // The root is at offset 0 and is never a child, so 0 means "none".
@@ -116,6 +118,14 @@ class LiteralSet {
   // ... and every string's first byte is a word byte, so a match can only
   // start at a word start.
   bool all_start_at_word_start_ = false;
+  // Bit b set: some string starts with byte b (lower-case ASCII, or a
+  // UTF-8 lead byte).
+  std::array<uint64_t, 4> first_bytes_{};
+  bool StartsWithFirstByte(std::string_view text, size_t start) const {
+    const uint8_t b = static_cast<uint8_t>(text[start]);
+    const uint8_t lower = b >= 'A' && b <= 'Z' ? static_cast<uint8_t>(b + 32) : b;
+    return (first_bytes_[lower >> 6] >> (lower & 63)) & 1;
+  }
   // Does a string start at `start` and end by `hi`?
   bool MatchesAt(std::string_view text, size_t start, size_t hi) const;
 };

@@ -49,7 +49,8 @@ std::string RandomText(std::mt19937* rng, const std::vector<std::string>& pieces
   return out;
 }
 
-// The runs of letters and digits of a pattern: words its matches contain.
+// The runs of letters and digits of a pattern, and its non-ASCII
+// characters (emoji): pieces its matches contain.
 std::vector<std::string> WordsOf(const std::string& regex) {
   std::vector<std::string> words;
   std::string w;
@@ -60,7 +61,13 @@ std::vector<std::string> WordsOf(const std::string& regex) {
       if (!w.empty()) words.push_back(w), w.clear();
       continue;
     }
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ') {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      if (!w.empty()) words.push_back(w), w.clear();
+      size_t end = i + 1;
+      while (end < regex.size() && (static_cast<unsigned char>(regex[end]) & 0xC0) == 0x80) ++end;
+      words.push_back(regex.substr(i, end - i));
+      i = end - 1;
+    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ') {
       w += c;
     } else if (!w.empty()) {
       words.push_back(w);
@@ -71,13 +78,16 @@ std::vector<std::string> WordsOf(const std::string& regex) {
   return words;
 }
 
-void CheckAgainstRe2(const std::string& regex, std::mt19937* rng, int texts) {
+// `extra`: more pieces for the random texts (the pattern's symbols).
+void CheckAgainstRe2(const std::string& regex, std::mt19937* rng, int texts,
+                     const std::vector<std::string>& extra = {}) {
   INFO("pattern: " << regex);
   std::unique_ptr<LiteralSet> set = LiteralSet::FromPattern(regex);
   REQUIRE(set != nullptr);
   RE2 re(regex, vigil::rules::Re2OptionsForPatterns());
   REQUIRE(re.ok());
-  const std::vector<std::string> words = WordsOf(regex);
+  std::vector<std::string> words = WordsOf(regex);
+  words.insert(words.end(), extra.begin(), extra.end());
   for (int t = 0; t < texts; ++t) {
     const std::string text = RandomText(rng, words, 2 + (*rng)() % 8);
     INFO("text: '" << text << "'");
@@ -109,6 +119,17 @@ TEST_CASE("LiteralSet takes finite phrase patterns and refuses the rest") {
     INFO(refused);
     CHECK(LiteralSet::FromPattern(refused) == nullptr);
   }
+  // Emoji and other caseless symbols are literals; letters with a case
+  // outside ASCII (é, Ä, the Kelvin sign, long s) and broken UTF-8 are not.
+  for (const char* ok : {"\xf0\x9f\x8c\xb9", "[0-9]\xf0\x9f\x8c\xb9[0-9]", "x\xf0\x9f\x91\x91?y", "\xe2\x9c\x88|go"}) {
+    INFO(ok);
+    CHECK(LiteralSet::FromPattern(ok) != nullptr);
+  }
+  for (const char* refused : {"\xc3\x84", "\xe2\x84\xaa", "\xc5\xbf", "\xf0\x9f\x8c", "\xc0\xaf", "\xe2\x9c\x88\xef\xb8\x8f",
+                              "[\xf0\x9f\x8c\xb9]"}) {
+    INFO(refused);
+    CHECK(LiteralSet::FromPattern(refused) == nullptr);
+  }
   // Over the expansion cap: 16 optional letters make 65,536 strings.
   CHECK(LiteralSet::FromPattern("a?b?c?d?e?f?g?h?i?j?k?l?m?n?o?p?") == nullptr);
 }
@@ -131,6 +152,20 @@ TEST_CASE("LiteralSet agrees with RE2 on hand-written patterns") {
   for (const char* p : {"\\byoung\\b", "\\bteens?\\b", "[0-9] ?roses\\b", "\\b(?:2|two) ?(?:girls|ladies)\\b",
                         "(?:\\bab|abc\\b|b)", "\\b-x", "x-\\b", "[a-c]x|\\d\\d", "a\\.b|_b_"}) {
     CheckAgainstRe2(p, &rng, 300);
+  }
+}
+
+TEST_CASE("LiteralSet agrees with RE2 on patterns with emoji") {
+  std::mt19937 rng(11);
+  const std::string rose = "\xf0\x9f\x8c\xb9", crown = "\xf0\x9f\x91\x91", plane = "\xe2\x9c\x88";
+  const std::vector<std::string> symbols = {rose, crown, plane, "\xf0\x9f\x8d\x92", "1", "2", "\xc3\xa9"};
+  for (const std::string& p : {rose, "[0-9]" + rose + "[0-9]" + rose + "[0-9]", "\\bx" + crown + "?y\\b",
+                               plane + "|" + rose + " ?go", rose + "\\b", "\\b" + crown, "(?:" + rose + "|" + crown + ")+?"}) {
+    if (p.size() > 2 && p.substr(p.size() - 3) == ")+?") {
+      CHECK(LiteralSet::FromPattern(p) == nullptr);  // repetition: not a finite set
+      continue;
+    }
+    CheckAgainstRe2(p, &rng, 300, symbols);
   }
 }
 
