@@ -2726,13 +2726,10 @@ class Checker {
     if (!s.ok()) return s;
 
     s = Scan(Cf::kEntityStats, [&](std::string_view key, std::string_view value) {
-      ++report_->entities;
       EntityType type;
       std::string entity;
       EntityStats stats;
-      if (!keys::ParseEntityStatsKey(key, &type, &entity) || !keys::DecodeEntityStats(value, &stats)) {
-        return Problem("entity_stats: undecodable entry");
-      }
+      if (!ReadStats(key, value, &type, &entity, &stats)) return;
       const auto it = posting_counts.find(std::string(key));
       const uint64_t seen = it == posting_counts.end() ? 0 : it->second;
       if (seen != stats.ads) Problem("entity_stats/{:?}: counts {} ads, postings say {}", entity, stats.ads, seen);
@@ -2766,13 +2763,10 @@ class Checker {
     std::unordered_map<std::string, uint64_t> stats_ads;  // stats key → ads
     std::unordered_set<std::string> network_phones;       // stats keys
     Status s = Scan(Cf::kEntityStats, [&](std::string_view key, std::string_view value) {
-      ++report_->entities;
       EntityType type;
       std::string entity;
       EntityStats stats;
-      if (!keys::ParseEntityStatsKey(key, &type, &entity) || !keys::DecodeEntityStats(value, &stats)) {
-        return Problem("entity_stats: undecodable entry");
-      }
+      if (!ReadStats(key, value, &type, &entity, &stats)) return;
       stats_ads.emplace(key, stats.ads);
       if (type == EntityType::kPhone && stats.network) network_phones.emplace(key);
     });
@@ -2870,6 +2864,18 @@ class Checker {
     s = CheckReviewsAndAudit(counts);
     if (!s.ok()) return s;
     return Finish(consistent, Status::Ok());
+  }
+
+  // One entity_stats entry, counted; false (and a problem) when it does
+  // not decode.
+  bool ReadStats(std::string_view key, std::string_view value, EntityType* type, std::string* entity,
+                 EntityStats* stats) {
+    ++report_->entities;
+    if (!keys::ParseEntityStatsKey(key, type, entity) || !keys::DecodeEntityStats(value, stats)) {
+      Problem("entity_stats: undecodable entry");
+      return false;
+    }
+    return true;
   }
 
   // Every older version of an ad has a newer current one.

@@ -38,6 +38,15 @@ std::string Rules(const std::string& pattern) {
 )";
 }
 
+// A one-rule pack with `pattern` in dir/pack; returns its path.
+std::string WritePack(const TempDir& dir, const std::string& pattern) {
+  const std::string pack = dir.path() + "/pack";
+  std::filesystem::create_directories(pack);
+  WriteFile(pack + "/pack.yaml", kPack);
+  WriteFile(pack + "/rules.yaml", Rules(pattern));
+  return pack;
+}
+
 size_t CacheFiles(const std::string& dir) {
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) return 0;
@@ -50,12 +59,9 @@ size_t CacheFiles(const std::string& dir) {
 
 TEST_CASE("a pack loaded from the cache reports what its first load reported", "[rule_loading]") {
   TempDir dir;
-  const std::string pack = dir.path() + "/pack";
-  std::filesystem::create_directories(pack);
   // `Barely  Legal` compiles, with a V203 warning (normalised text is
   // lower-case with single spaces).
-  WriteFile(pack + "/pack.yaml", kPack);
-  WriteFile(pack + "/rules.yaml", Rules("barely legal|Barely  Legal"));
+  const std::string pack = WritePack(dir, "barely legal|Barely  Legal");
   RuleLoadOptions options;
   options.cache_dir = dir.path() + "/cache";
 
@@ -72,10 +78,7 @@ TEST_CASE("a pack loaded from the cache reports what its first load reported", "
 
 TEST_CASE("a pattern an engine rejects is reported by lint and never cached", "[rule_loading]") {
   TempDir dir;
-  const std::string pack = dir.path() + "/pack";
-  std::filesystem::create_directories(pack);
-  WriteFile(pack + "/pack.yaml", kPack);
-  WriteFile(pack + "/rules.yaml", Rules("(a)\\1"));
+  const std::string pack = WritePack(dir, "(a)\\1");
   RuleLoadOptions options;
   options.cache_dir = dir.path() + "/cache";
   for (int attempt = 0; attempt < 2; ++attempt) {
