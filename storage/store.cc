@@ -2767,7 +2767,7 @@ class Checker {
       std::string entity;
       EntityStats stats;
       if (!ReadStats(key, value, &type, &entity, &stats)) return;
-      stats_ads.emplace(key, stats.ads);
+      if (stats.ads != 0) stats_ads.emplace(key, stats.ads);  // as the precise pass: 0 ads, 0 postings
       if (type == EntityType::kPhone && stats.network) network_phones.emplace(key);
     });
     if (!s.ok()) return s;
