@@ -339,8 +339,8 @@ std::unique_ptr<LiteralSet> LiteralSet::FromPattern(std::string_view regex) {
   set->all_start_at_word_start_ = set->all_need_start_boundary_;
   for (const auto& [byte, child] : set->forward_.nodes[0].next) {
     if (!kWord[byte]) set->all_start_at_word_start_ = false;
+    set->first_bytes_[byte >> 6] |= uint64_t{1} << (byte & 63);
   }
-  for (const auto& [byte, child] : set->forward_.nodes[0].next) set->first_bytes_[byte >> 6] |= uint64_t{1} << (byte & 63);
   set->forward_.Finish();
   set->reverse_.Finish();
   return set;

@@ -2754,7 +2754,6 @@ class Checker {
   // report's counts.
   Status RunQuick(bool* consistent) {
     quiet_ = true;
-    failed_ = false;
     StatusCounts counts;
     std::string raw;
 
@@ -2830,7 +2829,7 @@ class Checker {
     if (!error_.ok()) return error_;
     // Records left over have no ad.
     if (findings->it->Valid() || leads->it->Valid() || reviews->it->Valid()) failed_ = true;
-    if (failed_) return Finish(consistent, Status::Ok());
+    if (failed_) return Finish(consistent);
 
     s = CheckAdVersions();
     if (!s.ok()) return s;
@@ -2859,11 +2858,11 @@ class Checker {
     if (!s.ok()) return s;
     if (!(stored_index == implied_index) || !(stored_postings == implied_postings) || posting_counts != stats_ads) {
       failed_ = true;
-      return Finish(consistent, Status::Ok());
+      return Finish(consistent);
     }
     s = CheckReviewsAndAudit(counts);
     if (!s.ok()) return s;
-    return Finish(consistent, Status::Ok());
+    return Finish(consistent);
   }
 
   // One entity_stats entry, counted; false (and a problem) when it does
@@ -2958,11 +2957,10 @@ class Checker {
   const ReadView& view_;
   ConsistencyReport* report_;
   Status error_;
-  // RunQuick's end: consistent unless something disagreed; `s` is an
-  // error that stopped the walk.
-  Status Finish(bool* consistent, Status s) {
-    *consistent = s.ok() && error_.ok() && !failed_;
-    return s.ok() ? error_ : s;
+  // RunQuick's end: consistent unless something disagreed or a read failed.
+  Status Finish(bool* consistent) {
+    *consistent = error_.ok() && !failed_;
+    return error_;
   }
 
   bool quiet_ = false;  // RunQuick: Problem only sets failed_

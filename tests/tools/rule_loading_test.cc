@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "rules/compiled_rule_set.h"
 #include "tests/tools/daemon_fixture.h"
@@ -10,40 +12,23 @@
 namespace {
 using vigil::daemon::testing::TempDir;
 using vigil::daemon::testing::WriteFile;
+using vigil::daemon::testing::WriteTestPack;
 using vigil::tools::LoadRuleSet;
 using vigil::tools::RuleLoadOptions;
 
-const char kPack[] = R"(name: loading
-version: 1.0.0
-threshold: 0.5
-categories:
-  - id: youth
-    title: Youth language
-)";
-
-// One rule; its pattern is `pattern` (YAML single-quoted).
-std::string Rules(const std::string& pattern) {
-  return R"(rules:
-  - id: youth.a
-    title: A rule
-    description: Why it matters.
-    category: youth
-    weight: 0.3
-    evidence: supported
-    references: ["A report, 2022"]
-    patterns:
-      - ')" + pattern + R"('
-    examples: ["barely legal here", "so barely legal"]
-    negative_examples: ["legal aid", "barely made it"]
-)";
-}
-
-// A one-rule pack with `pattern` in dir/pack; returns its path.
-std::string WritePack(const TempDir& dir, const std::string& pattern) {
+// The daemon tests' pack (WriteTestPack) in dir/pack, with its "fresh"
+// pattern replaced by `pattern` when given; returns its path.
+std::string WritePack(const TempDir& dir, const std::string& pattern = "") {
   const std::string pack = dir.path() + "/pack";
-  std::filesystem::create_directories(pack);
-  WriteFile(pack + "/pack.yaml", kPack);
-  WriteFile(pack + "/rules.yaml", Rules(pattern));
+  WriteTestPack(pack);
+  if (!pattern.empty()) {
+    std::ifstream in(pack + "/rules.yaml");
+    std::string rules((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string fresh = "'\\bfresh\\b'";
+    const size_t at = rules.find(fresh);
+    REQUIRE(at != std::string::npos);
+    WriteFile(pack + "/rules.yaml", rules.replace(at, fresh.size(), "'" + pattern + "'"));
+  }
   return pack;
 }
 
@@ -59,9 +44,9 @@ size_t CacheFiles(const std::string& dir) {
 
 TEST_CASE("a pack loaded from the cache reports what its first load reported", "[rule_loading]") {
   TempDir dir;
-  // `Barely  Legal` compiles, with a V203 warning (normalised text is
-  // lower-case with single spaces).
-  const std::string pack = WritePack(dir, "barely legal|Barely  Legal");
+  // The pack compiles, with warnings (V300: no examples; V303: no
+  // references).
+  const std::string pack = WritePack(dir);
   RuleLoadOptions options;
   options.cache_dir = dir.path() + "/cache";
 
@@ -72,7 +57,7 @@ TEST_CASE("a pack loaded from the cache reports what its first load reported", "
   auto cached = LoadRuleSet(pack, options, &second);
   REQUIRE(cached.ok());
   CHECK((*cached)->pack_hash() == (*compiled)->pack_hash());
-  CHECK(first.find("V203") != std::string::npos);
+  CHECK(first.find("V300") != std::string::npos);
   CHECK(second == first);
 }
 
