@@ -565,7 +565,10 @@ class ReadView {
   // An iterator over keys in [lower, upper) (empty bounds: unbounded). The
   // bounds are copied into the returned holder. `readahead`: bytes read
   // ahead of the iterator in each table file (0: RocksDB's automatic
-  // readahead), for walks over a whole family.
+  // readahead), for walks over a whole family. `fill_cache` false: the
+  // blocks read stay out of the block cache, for walks that read each
+  // block once (cached, every block was a fresh allocation: page faults,
+  // zeroed pages, and a hot block evicted).
   struct Iter {
     std::string lower, upper;
     rocksdb::Slice lower_slice, upper_slice;
@@ -573,10 +576,12 @@ class ReadView {
     std::unique_ptr<rocksdb::Iterator> it;
     rocksdb::Iterator* operator->() { return it.get(); }
   };
-  std::unique_ptr<Iter> NewIterator(Cf c, std::string lower = {}, std::string upper = {}, size_t readahead = 0) const {
+  std::unique_ptr<Iter> NewIterator(Cf c, std::string lower = {}, std::string upper = {}, size_t readahead = 0,
+                                    bool fill_cache = true) const {
     auto iter = std::make_unique<Iter>();
     iter->options = options_;
     iter->options.readahead_size = readahead;
+    iter->options.fill_cache = fill_cache;
     iter->lower = std::move(lower);
     iter->upper = std::move(upper);
     if (!iter->lower.empty()) {
@@ -1882,7 +1887,9 @@ void Store::ReplaceFindingsAsync(std::span<const FindingsUpdate> updates, std::o
   request->replace = true;
   request->updates = updates;
   request->encoded_findings.reserve(updates.size());
-  for (const FindingsUpdate& u : updates) request->encoded_findings.push_back(keys::EncodeFindings(*u.result));
+  for (const FindingsUpdate& u : updates) {
+    request->encoded_findings.push_back(u.encoded.empty() ? keys::EncodeFindings(*u.result) : u.encoded);
+  }
   request->checkpoint = std::move(checkpoint);
   request->replace_done = std::move(done);
   impl_->Enqueue(std::move(request));
@@ -2173,7 +2180,7 @@ Result<EntityDetail> Store::GetEntity(EntityType type, std::string_view value, s
 Status Store::ForEachAd(std::string_view start_after,
                         const std::function<bool(const AdRecord&)>& visit) const {
   ReadView view(*impl_);
-  auto iter = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
+  auto iter = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead, /*fill_cache=*/false);
   auto& it = iter->it;
   if (start_after.empty()) {
     it->SeekToFirst();
@@ -2190,11 +2197,26 @@ Status Store::ForEachAd(std::string_view start_after,
   return FromRocks(it->status(), "reading ads");
 }
 
-Status Store::ForEachStoredAd(std::string_view start_after, const std::function<bool(StoredAd&)>& visit) const {
+Status StoredAd::DecodeFindings(ScanResult* out) const {
+  *out = ScanResult{};
+  if (!keys::DecodeFindings(findings_raw, out)) return CorruptRecord("findings", ad.doc.id);
+  out->id = ad.doc.id;
+  return Status::Ok();
+}
+
+FindingsChange CompareStoredFindings(const StoredAd& stored, const ScanResult& result, std::string* encoded) {
+  *encoded = keys::EncodeFindings(result);
+  if (*encoded == stored.findings_raw) return FindingsChange::kSame;
+  if (keys::SameFindingsButPackVersion(*encoded, stored.findings_raw)) return FindingsChange::kPackOnly;
+  return FindingsChange::kChanged;
+}
+
+Status Store::ForEachStoredAd(std::string_view start_after, bool fill_cache,
+                              const std::function<bool(StoredAd&)>& visit) const {
   ReadView view(*impl_);
-  auto ads = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
-  auto findings = view.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead);
-  auto leads = view.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead);
+  auto ads = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead, fill_cache);
+  auto findings = view.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead, fill_cache);
+  auto leads = view.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead, fill_cache);
   if (start_after.empty()) {
     ads->it->SeekToFirst();
   } else {
@@ -2227,9 +2249,7 @@ Status Store::ForEachStoredAd(std::string_view start_after, const std::function<
       return Status::Corruption(fmt::format("ad {:?} has no lead record; run `vigil store check`", std::string(id)));
     }
     positioned = true;
-    stored.findings = ScanResult{};
-    if (!keys::DecodeFindings(View(findings->it->value()), &stored.findings)) return CorruptRecord("findings", id);
-    stored.findings.id.assign(id);
+    stored.findings_raw.assign(View(findings->it->value()));
     if (!keys::DecodeLead(View(leads->it->value()), &stored.lead)) return CorruptRecord("lead", id);
     if (!visit(stored)) return Status::Ok();
   }
@@ -2595,7 +2615,7 @@ class Checker {
   // Walks every key of a family.
   template <typename Fn>
   Status Scan(Cf cf, Fn fn) {
-    auto iter = view_.NewIterator(cf, {}, {}, kWalkReadahead);
+    auto iter = view_.NewIterator(cf, {}, {}, kWalkReadahead, /*fill_cache=*/false);
     for (iter->it->SeekToFirst(); iter->it->Valid() && error_.ok(); iter->it->Next()) {
       fn(View(iter->it->key()), View(iter->it->value()));
     }
@@ -2772,10 +2792,10 @@ class Checker {
     if (!s.ok()) return s;
 
     EntrySum implied_index, implied_postings;
-    auto ads = view_.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
-    auto findings = view_.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead);
-    auto leads = view_.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead);
-    auto reviews = view_.NewIterator(Cf::kReviews, {}, {}, kWalkReadahead);
+    auto ads = view_.NewIterator(Cf::kAds, {}, {}, kWalkReadahead, /*fill_cache=*/false);
+    auto findings = view_.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead, /*fill_cache=*/false);
+    auto leads = view_.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead, /*fill_cache=*/false);
+    auto reviews = view_.NewIterator(Cf::kReviews, {}, {}, kWalkReadahead, /*fill_cache=*/false);
     for (auto* it : {ads.get(), findings.get(), leads.get(), reviews.get()}) it->it->SeekToFirst();
     const auto at = [](ReadView::Iter& it, std::string_view id) { return it->Valid() && View(it->key()) == id; };
     std::vector<EntityRef> entities;

@@ -88,6 +88,9 @@ struct FindingsUpdate {
   // current. When the stored version differs (a newer one was ingested
   // meanwhile) the update is skipped and counted as stale.
   uint32_t expected_version = 0;
+  // The result already encoded (CompareStoredFindings); empty: the store
+  // encodes it.
+  std::string encoded{};
 };
 
 // What a ReplaceFindings call did, per ad.
@@ -109,12 +112,28 @@ struct CheckpointWrite {
 };
 
 // An ad as stored, with the findings of its current version and its lead
-// (ForEachStoredAd).
+// (ForEachStoredAd). The findings stay encoded: a rescan compares a new
+// result with them (CompareStoredFindings) and decodes them only when they
+// differ.
 struct StoredAd {
   AdRecord ad;                // doc.id set
-  scanner::ScanResult findings;  // id set
+  std::string findings_raw;   // encoded findings of the current version
   LeadRecord lead;
+
+  // Decodes findings_raw (id set); Corruption if it does not decode.
+  Status DecodeFindings(scanner::ScanResult* out) const;
 };
+
+// How a new scan result compares with an ad's stored findings.
+enum class FindingsChange {
+  kSame,      // the same findings from the same pack
+  kPackOnly,  // the same findings (hits, spans, entities, score, verdict) from another pack
+  kChanged,
+};
+
+// Encodes `result` as the store would (into *encoded, for
+// FindingsUpdate::encoded) and compares it with the stored findings.
+FindingsChange CompareStoredFindings(const StoredAd& stored, const scanner::ScanResult& result, std::string* encoded);
 
 enum class LeadOrder { kScore, kTime };
 
@@ -334,8 +353,12 @@ class Store {
   // ForEachAd with each ad's findings and lead, read by walking the three
   // families side by side on one snapshot (rescans: no point lookups).
   // `visit` may move from its argument. Corruption when an ad lacks its
-  // findings or lead.
-  Status ForEachStoredAd(std::string_view start_after, const std::function<bool(StoredAd&)>& visit) const;
+  // findings or lead. `fill_cache`: keep the blocks read in the block
+  // cache, for a caller that has the store read the same ads again soon (a
+  // rescan that writes: the store re-reads the ads it replaces); a walk
+  // read once (ForEachAd, dry runs, checks) leaves the cache alone.
+  Status ForEachStoredAd(std::string_view start_after, bool fill_cache,
+                         const std::function<bool(StoredAd&)>& visit) const;
 
   // ---- reviews, audit, export (writers only unless noted) ----
 

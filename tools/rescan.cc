@@ -41,6 +41,7 @@ struct AdOutcome {
   double score_before = 0.0, score_after = 0.0;
   std::string_view pack_before;
   bool changed = false;
+  bool written = false;  // the findings differ beyond the pack label: replaced
 };
 
 struct RescanBatch {
@@ -48,6 +49,7 @@ struct RescanBatch {
   uint64_t examined = 0;               // ads walked for this batch
   std::string last_id;
   std::vector<scanner::ScanResult> results;       // parallel to ads
+  std::vector<scanner::ScanResult> before;        // parallel to ads: decoded stored findings, where they differ
   std::vector<storage::FindingsUpdate> updates;   // ads[i] -> results[i]
   std::vector<AdOutcome> outcomes;
   uint64_t bytes = 0;
@@ -133,6 +135,7 @@ void KeepLargest(std::vector<ScoreChange>* changes, size_t keep) {
 
 void MergeOutcome(const AdOutcome& o, const RescanOptions& options, RescanReport* r) {
   ++r->rescanned;
+  r->written += o.written;
   auto pack = r->packs_before.find(o.pack_before);
   if (pack == r->packs_before.end()) pack = r->packs_before.emplace(std::string(o.pack_before), 0).first;
   ++pack->second;
@@ -199,6 +202,7 @@ Json ReportToJson(const RescanReport& r) {
               {"examined", r.examined},
               {"rescanned", r.rescanned},
               {"changed", r.changed},
+              {"written", r.written},
               {"flagged_before", r.flagged_before},
               {"flagged_after", r.flagged_after},
               {"newly_flagged", r.newly_flagged},
@@ -219,6 +223,7 @@ Status ReportFromJson(const Json& j, RescanReport* r) {
     r->examined = j.at("examined").get<uint64_t>();
     r->rescanned = j.at("rescanned").get<uint64_t>();
     r->changed = j.at("changed").get<uint64_t>();
+    r->written = j.value("written", uint64_t{0});  // absent in checkpoints of earlier builds
     r->flagged_before = j.at("flagged_before").get<uint64_t>();
     r->flagged_after = j.at("flagged_after").get<uint64_t>();
     r->newly_flagged = j.at("newly_flagged").get<uint64_t>();
@@ -263,8 +268,8 @@ std::string RescanReport::ToText(size_t max_rules) const {
                                                                          pack_label.empty() ? "-" : pack_label, n);
   out += fmt::format("rescan with {}{}{}{}\n", pack, dry_run ? " (dry run: nothing written)" : "",
                      complete ? "" : " (incomplete: run the same command to resume)", resumed ? " (resumed)" : "");
-  out += fmt::format("  ads examined {}, rescanned {}, changed {}; scanned before by {}\n", examined, rescanned,
-                     changed, before.empty() ? "-" : before);
+  out += fmt::format("  ads examined {}, rescanned {}, changed {}, findings {} {}; scanned before by {}\n", examined,
+                     rescanned, changed, dry_run ? "to replace" : "replaced", written, before.empty() ? "-" : before);
   out += fmt::format("  flagged: {} before, {} after; newly flagged {}, no longer flagged {}\n", flagged_before,
                      flagged_after, newly_flagged, no_longer_flagged);
   if (!newly_flagged_examples.empty()) {
@@ -381,6 +386,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   auto work = [&](RescanBatch& batch, int worker) {
     WorkerState& w = states[worker];
     batch.results.resize(batch.ads.size());
+    batch.before.resize(batch.ads.size());
     batch.updates.reserve(batch.ads.size());
     batch.outcomes.reserve(batch.ads.size());
     for (size_t i = 0; i < batch.ads.size(); ++i) {
@@ -392,21 +398,34 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
         return;
       }
       batch.bytes += stored.ad.doc.text.size();
-      // The version scanned: a newer one ingested meanwhile is left alone.
-      batch.updates.push_back({id, &result, stored.ad.version});
       AdOutcome& o = batch.outcomes.emplace_back();
       o.id = id;
-      o.rules_before = CountBy(stored.findings.hits, false);
       o.rules_after = CountBy(result.hits, false);
-      o.categories_before = CountBy(stored.findings.hits, true);
       o.categories_after = CountBy(result.hits, true);
       o.flagged_before = stored.lead.flagged;
       o.flagged_after = result.flagged;
       o.score_before = stored.lead.base_score;
       o.score_after = result.score;
       o.pack_before = stored.lead.pack_version;
-      o.changed = o.flagged_before != o.flagged_after || o.score_before != o.score_after ||
-                  !SameHits(stored.findings, result);
+      // Findings equal to the stored ones but for the pack label are left
+      // as they are: nothing to write, nothing to decode (rescan.h).
+      std::string encoded;
+      if (storage::CompareStoredFindings(stored, result, &encoded) != storage::FindingsChange::kChanged) {
+        o.rules_before = o.rules_after;
+        o.categories_before = o.categories_after;
+        continue;
+      }
+      scanner::ScanResult& before = batch.before[i];
+      if (Status s = stored.DecodeFindings(&before); !s.ok()) {
+        batch.error = s;
+        return;
+      }
+      o.rules_before = CountBy(before.hits, false);
+      o.categories_before = CountBy(before.hits, true);
+      o.changed = o.flagged_before != o.flagged_after || o.score_before != o.score_after || !SameHits(before, result);
+      o.written = true;
+      // The version scanned: a newer one ingested meanwhile is left alone.
+      batch.updates.push_back({id, &result, stored.ad.version, std::move(encoded)});
     }
   };
 
@@ -468,7 +487,10 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     auto batch = std::make_unique<RescanBatch>();
     Status push_status;
     const size_t max_walk = options_.batch_size * 8;  // checkpoint now and then through unselected stretches
-    walk_status = store_->ForEachStoredAd(report.last_id, [&](storage::StoredAd& stored) {
+    // A rescan that writes keeps what it walked cached: the store reads
+    // the ads it replaces again.
+    const bool fill_cache = !options_.dry_run;
+    walk_status = store_->ForEachStoredAd(report.last_id, fill_cache, [&](storage::StoredAd& stored) {
       if (stop && stop->load(std::memory_order_relaxed)) {
         stopped = true;
         return false;

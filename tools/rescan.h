@@ -96,6 +96,7 @@ struct RescanReport {
   uint64_t examined = 0;
   uint64_t rescanned = 0;
   uint64_t changed = 0;   // ads whose hits, score or verdict changed
+  uint64_t written = 0;   // ads whose findings were replaced (a dry run: would be)
   uint64_t flagged_before = 0, flagged_after = 0;
   uint64_t newly_flagged = 0, no_longer_flagged = 0;
   std::vector<std::string> newly_flagged_examples, no_longer_flagged_examples;

@@ -858,16 +858,24 @@ TEST_CASE("ForEachStoredAd walks ads with their findings and leads", "[store][re
   }
   Put(store.get(), ads);
   std::vector<std::string> seen;
-  REQUIRE(store->ForEachStoredAd("ad-0", [&](StoredAd& s) {
-    CHECK(s.findings.id == s.ad.doc.id);
-    CHECK(s.lead.base_score == s.findings.score);
-    CHECK(s.findings.hits.size() == 1);
+  REQUIRE(store->ForEachStoredAd("ad-0", /*fill_cache=*/true, [&](StoredAd& s) {
+    vigil::scanner::ScanResult findings;
+    REQUIRE(s.DecodeFindings(&findings).ok());
+    CHECK(findings.id == s.ad.doc.id);
+    CHECK(s.lead.base_score == findings.score);
+    CHECK(findings.hits.size() == 1);
+    std::string encoded;
+    CHECK(CompareStoredFindings(s, findings, &encoded) == FindingsChange::kSame);
+    findings.pack_version = "core@9.0.0";
+    CHECK(CompareStoredFindings(s, findings, &encoded) == FindingsChange::kPackOnly);
+    findings.hits.clear();
+    CHECK(CompareStoredFindings(s, findings, &encoded) == FindingsChange::kChanged);
     seen.push_back(s.ad.doc.id);
     return true;
   }).ok());
   CHECK(seen == std::vector<std::string>{"ad-1", "ad-2", "ad-3"});
   seen.clear();
-  REQUIRE(store->ForEachStoredAd("", [&](StoredAd& s) {
+  REQUIRE(store->ForEachStoredAd("", /*fill_cache=*/false, [&](StoredAd& s) {
     seen.push_back(std::move(s.ad.doc.id));
     return seen.size() < 2;
   }).ok());
