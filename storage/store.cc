@@ -565,10 +565,9 @@ class ReadView {
   // An iterator over keys in [lower, upper) (empty bounds: unbounded). The
   // bounds are copied into the returned holder. `readahead`: bytes read
   // ahead of the iterator in each table file (0: RocksDB's automatic
-  // readahead), for walks over a whole family. `fill_cache` false: the
-  // blocks read stay out of the block cache, for walks that read each
-  // block once (cached, every block was a fresh allocation: page faults,
-  // zeroed pages, and a hot block evicted).
+  // readahead), for walks over a whole family: they read each block once
+  // and leave the block cache alone (cached, every block was a fresh
+  // allocation: page faults, zeroed pages, and a hot block evicted).
   struct Iter {
     std::string lower, upper;
     rocksdb::Slice lower_slice, upper_slice;
@@ -576,12 +575,11 @@ class ReadView {
     std::unique_ptr<rocksdb::Iterator> it;
     rocksdb::Iterator* operator->() { return it.get(); }
   };
-  std::unique_ptr<Iter> NewIterator(Cf c, std::string lower = {}, std::string upper = {}, size_t readahead = 0,
-                                    bool fill_cache = true) const {
+  std::unique_ptr<Iter> NewIterator(Cf c, std::string lower = {}, std::string upper = {}, size_t readahead = 0) const {
     auto iter = std::make_unique<Iter>();
     iter->options = options_;
     iter->options.readahead_size = readahead;
-    iter->options.fill_cache = fill_cache;
+    if (readahead > 0) iter->options.fill_cache = false;
     iter->lower = std::move(lower);
     iter->upper = std::move(upper);
     if (!iter->lower.empty()) {
@@ -2180,7 +2178,7 @@ Result<EntityDetail> Store::GetEntity(EntityType type, std::string_view value, s
 Status Store::ForEachAd(std::string_view start_after,
                         const std::function<bool(const AdRecord&)>& visit) const {
   ReadView view(*impl_);
-  auto iter = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead, /*fill_cache=*/false);
+  auto iter = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
   auto& it = iter->it;
   if (start_after.empty()) {
     it->SeekToFirst();
@@ -2211,12 +2209,11 @@ FindingsChange CompareStoredFindings(const StoredAd& stored, const ScanResult& r
   return FindingsChange::kChanged;
 }
 
-Status Store::ForEachStoredAd(std::string_view start_after, bool fill_cache,
-                              const std::function<bool(StoredAd&)>& visit) const {
+Status Store::ForEachStoredAd(std::string_view start_after, const std::function<bool(StoredAd&)>& visit) const {
   ReadView view(*impl_);
-  auto ads = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead, fill_cache);
-  auto findings = view.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead, fill_cache);
-  auto leads = view.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead, fill_cache);
+  auto ads = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
+  auto findings = view.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead);
+  auto leads = view.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead);
   if (start_after.empty()) {
     ads->it->SeekToFirst();
   } else {
@@ -2615,7 +2612,7 @@ class Checker {
   // Walks every key of a family.
   template <typename Fn>
   Status Scan(Cf cf, Fn fn) {
-    auto iter = view_.NewIterator(cf, {}, {}, kWalkReadahead, /*fill_cache=*/false);
+    auto iter = view_.NewIterator(cf, {}, {}, kWalkReadahead);
     for (iter->it->SeekToFirst(); iter->it->Valid() && error_.ok(); iter->it->Next()) {
       fn(View(iter->it->key()), View(iter->it->value()));
     }
@@ -2792,10 +2789,10 @@ class Checker {
     if (!s.ok()) return s;
 
     EntrySum implied_index, implied_postings;
-    auto ads = view_.NewIterator(Cf::kAds, {}, {}, kWalkReadahead, /*fill_cache=*/false);
-    auto findings = view_.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead, /*fill_cache=*/false);
-    auto leads = view_.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead, /*fill_cache=*/false);
-    auto reviews = view_.NewIterator(Cf::kReviews, {}, {}, kWalkReadahead, /*fill_cache=*/false);
+    auto ads = view_.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
+    auto findings = view_.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead);
+    auto leads = view_.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead);
+    auto reviews = view_.NewIterator(Cf::kReviews, {}, {}, kWalkReadahead);
     for (auto* it : {ads.get(), findings.get(), leads.get(), reviews.get()}) it->it->SeekToFirst();
     const auto at = [](ReadView::Iter& it, std::string_view id) { return it->Valid() && View(it->key()) == id; };
     std::vector<EntityRef> entities;

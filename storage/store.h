@@ -353,12 +353,9 @@ class Store {
   // ForEachAd with each ad's findings and lead, read by walking the three
   // families side by side on one snapshot (rescans: no point lookups).
   // `visit` may move from its argument. Corruption when an ad lacks its
-  // findings or lead. `fill_cache`: keep the blocks read in the block
-  // cache, for a caller that has the store read the same ads again soon (a
-  // rescan that writes: the store re-reads the ads it replaces); a walk
-  // read once (ForEachAd, dry runs, checks) leaves the cache alone.
-  Status ForEachStoredAd(std::string_view start_after, bool fill_cache,
-                         const std::function<bool(StoredAd&)>& visit) const;
+  // findings or lead. Like every whole-family walk, it leaves the block
+  // cache alone.
+  Status ForEachStoredAd(std::string_view start_after, const std::function<bool(StoredAd&)>& visit) const;
 
   // ---- reviews, audit, export (writers only unless noted) ----
 

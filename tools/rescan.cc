@@ -487,10 +487,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     auto batch = std::make_unique<RescanBatch>();
     Status push_status;
     const size_t max_walk = options_.batch_size * 8;  // checkpoint now and then through unselected stretches
-    // A rescan that writes keeps what it walked cached: the store reads
-    // the ads it replaces again.
-    const bool fill_cache = !options_.dry_run;
-    walk_status = store_->ForEachStoredAd(report.last_id, fill_cache, [&](storage::StoredAd& stored) {
+    walk_status = store_->ForEachStoredAd(report.last_id, [&](storage::StoredAd& stored) {
       if (stop && stop->load(std::memory_order_relaxed)) {
         stopped = true;
         return false;

@@ -858,7 +858,7 @@ TEST_CASE("ForEachStoredAd walks ads with their findings and leads", "[store][re
   }
   Put(store.get(), ads);
   std::vector<std::string> seen;
-  REQUIRE(store->ForEachStoredAd("ad-0", /*fill_cache=*/true, [&](StoredAd& s) {
+  REQUIRE(store->ForEachStoredAd("ad-0", [&](StoredAd& s) {
     vigil::scanner::ScanResult findings;
     REQUIRE(s.DecodeFindings(&findings).ok());
     CHECK(findings.id == s.ad.doc.id);
@@ -875,7 +875,7 @@ TEST_CASE("ForEachStoredAd walks ads with their findings and leads", "[store][re
   }).ok());
   CHECK(seen == std::vector<std::string>{"ad-1", "ad-2", "ad-3"});
   seen.clear();
-  REQUIRE(store->ForEachStoredAd("", /*fill_cache=*/false, [&](StoredAd& s) {
+  REQUIRE(store->ForEachStoredAd("", [&](StoredAd& s) {
     seen.push_back(std::move(s.ad.doc.id));
     return seen.size() < 2;
   }).ok());
