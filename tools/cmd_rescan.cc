@@ -44,7 +44,7 @@ struct RescanFlags {
   std::string category;
   std::string report;
   int threads = 0;
-  size_t batch = 256;
+  size_t batch = 1024;
   bool dry_run = false;
   bool json = false;
   bool restart = false;
@@ -160,7 +160,7 @@ void AddRescanCommand(CLI::App* app, int* exit_code) {
   cmd->add_option("--since", f->since, "Only ads from this time: ISO 8601 or an age (30d)");
   cmd->add_option("--category", f->category, "Only ads whose lead has this category");
   cmd->add_option("--report", f->report, "Also write the report as JSON to this file");
-  cmd->add_option("--batch", f->batch, "Ads per commit and checkpoint (default 256)")->check(CLI::Range(1, 8192));
+  cmd->add_option("--batch", f->batch, "Ads per commit and checkpoint (default 1024)")->check(CLI::Range(1, 8192));
   cmd->add_flag("--json", f->json, "JSON progress lines and the report on stdout");
   cmd->add_flag("--restart", f->restart, "Discard an unfinished rescan's checkpoint and start over");
   cmd->add_option("--region", f->region, "Default region for phone numbers (default US)");

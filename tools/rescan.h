@@ -51,7 +51,7 @@ struct RescanOptions {
   bool dry_run = false;          // compute the report, write nothing
   std::optional<int64_t> since;  // only ads whose time >= since (Unix seconds)
   std::string category;          // only ads whose stored lead has this category
-  size_t batch_size = 256;       // ads per commit and checkpoint (1..8192)
+  size_t batch_size = 1024;      // ads per commit and checkpoint (1..8192)
   bool restart = false;          // discard an unfinished checkpoint of another pack or selection
   size_t max_examples = 5;       // example ad ids kept per report line
   size_t top_score_changes = 10;
