@@ -604,8 +604,12 @@ bool SplitAtPackVersion(std::string_view in, std::string_view* before, std::stri
   Reader r(in);
   double score;
   bool flagged;
-  std::vector<std::string> categories;
-  if (!(r.Format() && r.Double(&score) && r.Bool(&flagged) && r.Strings(&categories))) return false;
+  uint64_t categories;
+  if (!(r.Format() && r.Double(&score) && r.Bool(&flagged) && r.Count(&categories))) return false;
+  std::string_view category;
+  for (uint64_t i = 0; i < categories; ++i) {
+    if (!r.StringView(&category)) return false;
+  }
   *before = in.substr(0, in.size() - r.rest().size());
   if (!r.StringView(pack)) return false;
   *after = r.rest();
@@ -614,10 +618,14 @@ bool SplitAtPackVersion(std::string_view in, std::string_view* before, std::stri
 
 }  // namespace
 
-bool SameFindingsButPackVersion(std::string_view a, std::string_view b) {
-  std::string_view a_before, a_pack, a_after, b_before, b_pack, b_after;
-  return SplitAtPackVersion(a, &a_before, &a_pack, &a_after) && SplitAtPackVersion(b, &b_before, &b_pack, &b_after) &&
-         a_before == b_before && a_after == b_after;
+bool SameFindingsButPackVersion(std::string_view a, std::string_view b, std::string_view* b_pack) {
+  std::string_view a_before, a_pack, a_after, b_before, b_label, b_after;
+  if (!SplitAtPackVersion(a, &a_before, &a_pack, &a_after) || !SplitAtPackVersion(b, &b_before, &b_label, &b_after) ||
+      a_before != b_before || a_after != b_after) {
+    return false;
+  }
+  if (b_pack) *b_pack = b_label;
+  return true;
 }
 
 bool DecodeFindingsEntities(std::string_view in, std::vector<EntityRef>* entities) {

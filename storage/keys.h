@@ -147,8 +147,9 @@ bool DecodeFindings(std::string_view in, scanner::ScanResult* result);
 bool DecodeFindingsEntities(std::string_view in, std::vector<EntityRef>* entities);
 // Whether two encoded findings values differ in nothing but the pack
 // version (a rescan that found the same hits, entities, score and verdict).
-// False when either does not decode.
-bool SameFindingsButPackVersion(std::string_view a, std::string_view b);
+// False when either does not decode. When true and `b_pack` is given, it
+// is set to b's pack version (a view into b).
+bool SameFindingsButPackVersion(std::string_view a, std::string_view b, std::string_view* b_pack = nullptr);
 
 std::string EncodeLead(const LeadRecord& lead);
 bool DecodeLead(std::string_view in, LeadRecord* lead);

@@ -2202,18 +2202,23 @@ Status StoredAd::DecodeFindings(ScanResult* out) const {
   return Status::Ok();
 }
 
-FindingsChange CompareStoredFindings(const StoredAd& stored, const ScanResult& result, std::string* encoded) {
+FindingsChange CompareStoredFindings(const StoredAd& stored, const ScanResult& result, std::string* encoded,
+                                     std::string_view* stored_pack) {
   *encoded = keys::EncodeFindings(result);
-  if (*encoded == stored.findings_raw) return FindingsChange::kSame;
-  if (keys::SameFindingsButPackVersion(*encoded, stored.findings_raw)) return FindingsChange::kPackOnly;
+  if (*encoded == stored.findings_raw) {
+    if (stored_pack) *stored_pack = result.pack_version;
+    return FindingsChange::kSame;
+  }
+  if (keys::SameFindingsButPackVersion(*encoded, stored.findings_raw, stored_pack)) return FindingsChange::kPackOnly;
   return FindingsChange::kChanged;
 }
 
-Status Store::ForEachStoredAd(std::string_view start_after, const std::function<bool(StoredAd&)>& visit) const {
+Status Store::ForEachStoredAd(std::string_view start_after, bool with_leads,
+                              const std::function<bool(StoredAd&)>& visit) const {
   ReadView view(*impl_);
   auto ads = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
   auto findings = view.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead);
-  auto leads = view.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead);
+  auto leads = with_leads ? view.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead) : nullptr;
   if (start_after.empty()) {
     ads->it->SeekToFirst();
   } else {
@@ -2241,13 +2246,13 @@ Status Store::ForEachStoredAd(std::string_view start_after, const std::function<
       if (!findings->it->status().ok()) return FromRocks(findings->it->status(), "reading findings");
       return Status::Corruption(fmt::format("ad {:?} has no findings record; run `vigil store check`", std::string(id)));
     }
-    if (!align(*leads, key)) {
+    if (leads && !align(*leads, key)) {
       if (!leads->it->status().ok()) return FromRocks(leads->it->status(), "reading leads");
       return Status::Corruption(fmt::format("ad {:?} has no lead record; run `vigil store check`", std::string(id)));
     }
     positioned = true;
     stored.findings_raw.assign(View(findings->it->value()));
-    if (!keys::DecodeLead(View(leads->it->value()), &stored.lead)) return CorruptRecord("lead", id);
+    if (leads && !keys::DecodeLead(View(leads->it->value()), &stored.lead)) return CorruptRecord("lead", id);
     if (!visit(stored)) return Status::Ok();
   }
   return FromRocks(ads->it->status(), "reading ads");

@@ -118,7 +118,7 @@ struct CheckpointWrite {
 struct StoredAd {
   AdRecord ad;                // doc.id set
   std::string findings_raw;   // encoded findings of the current version
-  LeadRecord lead;
+  LeadRecord lead;            // when walked with leads
 
   // Decodes findings_raw (id set); Corruption if it does not decode.
   Status DecodeFindings(scanner::ScanResult* out) const;
@@ -132,8 +132,11 @@ enum class FindingsChange {
 };
 
 // Encodes `result` as the store would (into *encoded, for
-// FindingsUpdate::encoded) and compares it with the stored findings.
-FindingsChange CompareStoredFindings(const StoredAd& stored, const scanner::ScanResult& result, std::string* encoded);
+// FindingsUpdate::encoded) and compares it with the stored findings. For
+// kSame and kPackOnly, *stored_pack (optional) is set to the stored
+// findings' pack version.
+FindingsChange CompareStoredFindings(const StoredAd& stored, const scanner::ScanResult& result, std::string* encoded,
+                                     std::string_view* stored_pack = nullptr);
 
 enum class LeadOrder { kScore, kTime };
 
@@ -353,9 +356,11 @@ class Store {
   // ForEachAd with each ad's findings and lead, read by walking the three
   // families side by side on one snapshot (rescans: no point lookups).
   // `visit` may move from its argument. Corruption when an ad lacks its
-  // findings or lead. Like every whole-family walk, it leaves the block
-  // cache alone.
-  Status ForEachStoredAd(std::string_view start_after, const std::function<bool(StoredAd&)>& visit) const;
+  // findings or lead. `with_leads` false: the leads are neither read nor
+  // checked (StoredAd::lead stays empty). Like every whole-family walk, it
+  // leaves the block cache alone.
+  Status ForEachStoredAd(std::string_view start_after, bool with_leads,
+                         const std::function<bool(StoredAd&)>& visit) const;
 
   // ---- reviews, audit, export (writers only unless noted) ----
 

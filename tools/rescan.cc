@@ -402,17 +402,19 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
       o.id = id;
       o.rules_after = CountBy(result.hits, false);
       o.categories_after = CountBy(result.hits, true);
-      o.flagged_before = stored.lead.flagged;
       o.flagged_after = result.flagged;
-      o.score_before = stored.lead.base_score;
       o.score_after = result.score;
-      o.pack_before = stored.lead.pack_version;
       // Findings equal to the stored ones but for the pack label are left
-      // as they are: nothing to write, nothing to decode (rescan.h).
+      // as they are: nothing to write, nothing to decode (rescan.h). The
+      // stored findings' score and verdict are the lead's base score and
+      // verdict.
       std::string encoded;
-      if (storage::CompareStoredFindings(stored, result, &encoded) != storage::FindingsChange::kChanged) {
+      if (storage::CompareStoredFindings(stored, result, &encoded, &o.pack_before) !=
+          storage::FindingsChange::kChanged) {
         o.rules_before = o.rules_after;
         o.categories_before = o.categories_after;
+        o.flagged_before = o.flagged_after;
+        o.score_before = o.score_after;
         continue;
       }
       scanner::ScanResult& before = batch.before[i];
@@ -422,6 +424,9 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
       }
       o.rules_before = CountBy(before.hits, false);
       o.categories_before = CountBy(before.hits, true);
+      o.flagged_before = before.flagged;
+      o.score_before = before.score;
+      o.pack_before = before.pack_version;
       o.changed = o.flagged_before != o.flagged_after || o.score_before != o.score_after || !SameHits(before, result);
       o.written = true;
       // The version scanned: a newer one ingested meanwhile is left alone.
@@ -487,7 +492,8 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     auto batch = std::make_unique<RescanBatch>();
     Status push_status;
     const size_t max_walk = options_.batch_size * 8;  // checkpoint now and then through unselected stretches
-    walk_status = store_->ForEachStoredAd(report.last_id, [&](storage::StoredAd& stored) {
+    // The leads are read only to select by category.
+    walk_status = store_->ForEachStoredAd(report.last_id, !category.empty(), [&](storage::StoredAd& stored) {
       if (stop && stop->load(std::memory_order_relaxed)) {
         stopped = true;
         return false;

@@ -858,7 +858,7 @@ TEST_CASE("ForEachStoredAd walks ads with their findings and leads", "[store][re
   }
   Put(store.get(), ads);
   std::vector<std::string> seen;
-  REQUIRE(store->ForEachStoredAd("ad-0", [&](StoredAd& s) {
+  REQUIRE(store->ForEachStoredAd("ad-0", /*with_leads=*/true, [&](StoredAd& s) {
     vigil::scanner::ScanResult findings;
     REQUIRE(s.DecodeFindings(&findings).ok());
     CHECK(findings.id == s.ad.doc.id);
@@ -866,8 +866,11 @@ TEST_CASE("ForEachStoredAd walks ads with their findings and leads", "[store][re
     CHECK(findings.hits.size() == 1);
     std::string encoded;
     CHECK(CompareStoredFindings(s, findings, &encoded) == FindingsChange::kSame);
+    const std::string stored_label = findings.pack_version;
     findings.pack_version = "core@9.0.0";
-    CHECK(CompareStoredFindings(s, findings, &encoded) == FindingsChange::kPackOnly);
+    std::string_view label;
+    CHECK(CompareStoredFindings(s, findings, &encoded, &label) == FindingsChange::kPackOnly);
+    CHECK(label == stored_label);
     findings.hits.clear();
     CHECK(CompareStoredFindings(s, findings, &encoded) == FindingsChange::kChanged);
     seen.push_back(s.ad.doc.id);
@@ -875,7 +878,9 @@ TEST_CASE("ForEachStoredAd walks ads with their findings and leads", "[store][re
   }).ok());
   CHECK(seen == std::vector<std::string>{"ad-1", "ad-2", "ad-3"});
   seen.clear();
-  REQUIRE(store->ForEachStoredAd("", [&](StoredAd& s) {
+  REQUIRE(store->ForEachStoredAd("", /*with_leads=*/false, [&](StoredAd& s) {
+    CHECK(s.lead.pack_version.empty());
+    CHECK_FALSE(s.findings_raw.empty());
     seen.push_back(std::move(s.ad.doc.id));
     return seen.size() < 2;
   }).ok());
