@@ -1013,7 +1013,12 @@ class Staging {
   template <typename Fn>
   Status WalkSorted(Cf cf, const AdList& ids, Fn&& fn) {
     constexpr int kMaxSteps = 8;
-    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->H(cf)));
+    // A rescan's groups walk runs of neighbouring ids: each block is read
+    // once per group, and caching it cost a fresh allocation (page faults)
+    // and an eviction per block.
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->H(cf)));
     bool positioned = false;
     for (size_t i = 0; i < ids.size(); ++i) {
       const rocksdb::Slice key(ids[i].first.data(), ids[i].first.size());
