@@ -5,19 +5,21 @@
 // under the new pack version. Used by `vigil rescan` and by vigild.
 //
 // Pipeline: the calling thread walks the ads in id order with their stored
-// findings and leads (Store::ForEachStoredAd, one snapshot, no point
-// lookups) and cuts batches; N workers scan each ad (one ScanContext per
-// worker); finished batches are delivered in id order, merged into the
-// report and handed to the store without waiting
-// (Store::ReplaceFindingsAsync) with a checkpoint — the last ad id done and
-// the report so far — in the same atomic batch, so a stopped or killed
-// rescan resumes exactly after the last committed batch. The store groups
-// queued batches into one synced write and writes nothing for an ad whose
-// findings did not change (only the findings and lead records when just
-// the pack version did). An ad re-ingested with new content since the walk
-// is left to its new findings. The checkpoint names the pack's hash and
-// the selection: a checkpoint of another pack or selection is refused,
-// never silently mixed.
+// findings, still encoded, and (only to select by category) their leads
+// (Store::ForEachStoredAd, one snapshot, no point lookups) and cuts
+// batches; N workers scan each ad (one ScanContext per worker) and compare
+// the new findings with the stored bytes (CompareStoredFindings). Findings
+// the new pack reproduces, whatever the pack label, are left as they are:
+// not decoded, not sent to the store, and their records keep the label of
+// the pack that produced them. Finished batches are delivered in id order,
+// merged into the report and the changed findings handed to the store
+// without waiting (Store::ReplaceFindingsAsync) with a checkpoint — the
+// last ad id done and the report so far — in the same atomic batch, so a
+// stopped or killed rescan resumes exactly after the last committed batch.
+// The store groups queued batches into one synced write. An ad re-ingested
+// with new content since the walk is left to its new findings. The
+// checkpoint names the pack's hash and the selection: a checkpoint of
+// another pack or selection is refused, never silently mixed.
 //
 // A dry run reads and scans the same way, computes the same report and
 // writes nothing (no findings, no checkpoint); it works on a read-only
