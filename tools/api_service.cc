@@ -712,6 +712,12 @@ void ApiService::GetAd(Context& c) {
                    {"changes", std::move(changes)},
                    // Per-document limits the scan reached (docs/security.md); [] when none.
                    {"truncated", ad->findings.truncated}};
+  // A later pack that read this version in a completed rescan and found
+  // the same (the label stays the pack that produced the findings).
+  if (Result<tools::LastRescan> last = tools::ReadLastRescan(*store_);
+      last.ok() && last->pack != ad->findings.pack_version && last->Read(ad->ad)) {
+    findings["unchanged_by"] = {{"pack", last->pack}, {"finished_at", IsoMs(last->finished_at_ms)}};
+  }
   c.response = JsonResponse(200, json{{"ad", std::move(ad_json)},
                                       {"findings", std::move(findings)},
                                       {"review", ReviewJson(ad->review, ad->history)}});

@@ -41,6 +41,7 @@
 #include "tools/commands.h"
 #include "tools/commit_window.h"
 #include "tools/progress.h"
+#include "tools/rescan.h"
 #include "tools/rule_loading.h"
 #include "tools/store_cli_support.h"
 #include "tools/threads.h"
@@ -407,7 +408,12 @@ int RunLeadsShow(const LeadsFlags& f) {
   std::printf("  score:        %.3f%s (scanner %.3f)%s\n", lead.score, lead.flagged ? " FLAGGED" : "",
               lead.base_score, lead.network ? ", network phone" : "");
   std::printf("  categories:   %s\n", Join(storage::EffectiveCategories(lead), ", ").c_str());
-  std::printf("  pack:         %s\n", lead.pack_version.c_str());
+  std::string pack = lead.pack_version;
+  if (Result<LastRescan> last = ReadLastRescan(*store); last.ok() && last->pack != pack && last->Read(rec)) {
+    pack += fmt::format(" ({} found the same in the rescan finished {})", last->pack,
+                        storage::FormatIsoTime(last->finished_at_ms / 1000));
+  }
+  std::printf("  pack:         %s\n", pack.c_str());
   std::printf("  review:       %s (version %llu%s%s)\n", storage::ReviewStatusName(ad->review.status),
               static_cast<unsigned long long>(ad->review.version),
               ad->review.assignee.empty() ? "" : ", assigned to ", ad->review.assignee.c_str());

@@ -257,7 +257,40 @@ std::string DescribeSelection(const Json& s) {
   return out.empty() ? " (all ads)" : out;
 }
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
+
+bool LastRescan::Read(const storage::AdRecord& ad) const {
+  if (!category.empty()) return false;
+  if (since && ad.time < *since) return false;
+  return ad.ingested_at_ms < started_at_ms;
+}
+
+Result<LastRescan> ReadLastRescan(const storage::Store& store) {
+  Result<std::string> saved = store.GetCheckpoint(kLastRescanCheckpoint);
+  if (!saved.ok()) return saved.status();
+  const Json j = Json::parse(*saved, nullptr, /*allow_exceptions=*/false);
+  try {
+    if (j.is_discarded() || !j.is_object()) throw Json::other_error::create(0, "not an object", nullptr);
+    if (j.value("running", false)) {
+      return Status::NotFound(fmt::format("a rescan with {} has not completed", j.value("pack", "?")));
+    }
+    LastRescan last;
+    last.pack = j.at("pack").get<std::string>();
+    last.started_at_ms = j.at("started_at_ms").get<int64_t>();
+    last.finished_at_ms = j.at("finished_at_ms").get<int64_t>();
+    const Json& selection = j.at("selection");
+    if (!selection.at("since").is_null()) last.since = selection.at("since").get<int64_t>();
+    last.category = selection.at("category").get<std::string>();
+    return last;
+  } catch (const Json::exception& e) {
+    return Status::NotFound(fmt::format("the last rescan's record does not decode: {}", e.what()));
+  }
+}
 
 std::string RescanReport::ToJson() const { return Dump(ReportToJson(*this)); }
 
@@ -334,6 +367,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   report.pack_hash = pack.pack_hash();
   report.dry_run = options_.dry_run;
   const Json selection = Selection(options_);
+  int64_t started_at_ms = NowMs();  // a resumed rescan keeps its first start
 
   // Resume from a checkpoint of the same pack and selection.
   if (!options_.dry_run) {
@@ -354,6 +388,9 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
         if (same && !options_.restart) {
           RescanReport resumed;
           if (Status s = ReportFromJson(j.at("report"), &resumed); !s.ok()) return s;
+          // Checkpoints of earlier builds have no start: the resume's own
+          // start is later, so what the record claims stays true.
+          started_at_ms = j.value("started_at_ms", started_at_ms);
           resumed.dry_run = false;
           resumed.complete = false;
           resumed.resumed = true;
@@ -369,6 +406,13 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
         }
       }
     }
+  }
+
+  // Until this rescan completes, no earlier one is cited: the findings it
+  // replaces meanwhile are not what an earlier pack found.
+  if (!options_.dry_run) {
+    const Json running{{"running", true}, {"pack", report.pack}, {"started_at_ms", started_at_ms}};
+    if (Status s = store_->PutCheckpoint(kLastRescanCheckpoint, Dump(running)); !s.ok()) return s;
   }
 
   uint64_t total = 0;
@@ -470,6 +514,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     storage::CheckpointWrite checkpoint{kRescanCheckpoint, Dump(Json{{"done", false},
                                                                        {"pack_hash", report.pack_hash},
                                                                        {"selection", selection},
+                                                                       {"started_at_ms", started_at_ms},
                                                                        {"report", ReportToJson(report)}})};
     if (Status s = window.Begin(); !s.ok()) return s;
     auto owned = std::make_shared<RescanBatch>(std::move(batch));
@@ -521,8 +566,15 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   if (!walk_status.ok()) return walk_status;
   report.complete = !stopped;
   if (report.complete && !options_.dry_run) {
-    Json cp{{"done", true}, {"pack_hash", report.pack_hash}, {"selection", selection}, {"report", ReportToJson(report)}};
+    Json cp{{"done", true}, {"pack_hash", report.pack_hash}, {"selection", selection},
+            {"started_at_ms", started_at_ms}, {"report", ReportToJson(report)}};
     if (Status s = store_->PutCheckpoint(kRescanCheckpoint, Dump(cp)); !s.ok()) return s;
+    Json last{{"pack", report.pack},
+              {"pack_hash", report.pack_hash},
+              {"selection", selection},
+              {"started_at_ms", started_at_ms},
+              {"finished_at_ms", NowMs()}};
+    if (Status s = store_->PutCheckpoint(kLastRescanCheckpoint, Dump(last)); !s.ok()) return s;
   }
   return report;
 }

@@ -47,6 +47,30 @@ namespace vigil::tools {
 
 // The checkpoint name used in the store's checkpoints family.
 inline constexpr const char* kRescanCheckpoint = "rescan";
+// The record of the last rescan that ran to completion (LastRescan).
+inline constexpr const char* kLastRescanCheckpoint = "rescan.last";
+
+// The last rescan that ran to completion and wrote (not a dry run). The
+// ads it read and whose findings its pack reproduced were left as they
+// were, labelled with the pack that produced them; the ad views say that
+// this later pack found the same.
+struct LastRescan {
+  std::string pack;               // "name@version"
+  int64_t started_at_ms = 0;      // its first start (resuming keeps it)
+  int64_t finished_at_ms = 0;
+  std::optional<int64_t> since;   // its selection
+  std::string category;
+
+  // Whether it read this version of the ad: stored before the rescan
+  // started, and in its selection. A selection by category is never
+  // claimed: the categories an ad had then are not kept.
+  bool Read(const storage::AdRecord& ad) const;
+};
+
+// NotFound when no rescan has completed, when one has started since the
+// last that did (until it completes), or when the record does not decode
+// (it only informs the ad views).
+Result<LastRescan> ReadLastRescan(const storage::Store& store);
 
 struct RescanOptions {
   int threads = 0;               // scan workers; 0: all cores

@@ -12,6 +12,8 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include "tools/rescan.h"
+
 #include "tests/tools/daemon_fixture.h"
 
 namespace {
@@ -364,6 +366,13 @@ TEST_CASE("rescans: admin starts one with the reloaded pack, polls progress, get
   CHECK(status["report"]["rescanned"] == 3);
   CHECK(Body(f.Call("GET", "/v1/ads/a3", f.investigator))["findings"]["pack_version"] == "test@0.2.0");
   CHECK(Body(f.Call("GET", "/v1/ads/a3", f.investigator))["findings"]["flagged"] == true);
+  CHECK_FALSE(Body(f.Call("GET", "/v1/ads/a3", f.investigator))["findings"].contains("unchanged_by"));
+  // a1's findings are the same under the new pack: left as they were, and
+  // the view says which later pack found the same.
+  json a1 = Body(f.Call("GET", "/v1/ads/a1", f.investigator))["findings"];
+  CHECK(a1["pack_version"] == "test@0.1.0");
+  CHECK(a1["unchanged_by"]["pack"] == "test@0.2.0");
+  CHECK(a1["unchanged_by"]["finished_at"].get<std::string>().size() == 20);
   // Live ingest uses the new pack at once.
   CHECK(Body(f.Call("POST", "/v1/ads", f.ingest, R"({"id":"a4","text":"a sofa"})"))["flagged"] == 1);
   CHECK(Body(f.Call("GET", "/v1/audit?action=rescan", f.admin))["events"].size() == 1);
@@ -434,4 +443,41 @@ TEST_CASE("concurrency: ingest from threads during reloads and a rescan loses no
       }
     }
   }
+}
+
+TEST_CASE("the last complete rescan: what it read, and nothing cited while another runs", "[api][rescan]") {
+  vigil::tools::LastRescan last;
+  last.pack = "core@1.1.0";
+  last.started_at_ms = 1'000'000;
+  vigil::storage::AdRecord ad;
+  ad.ingested_at_ms = 999'999;
+  ad.time = 500;
+  CHECK(last.Read(ad));
+  ad.ingested_at_ms = 1'000'000;  // stored once it had started: not read
+  CHECK_FALSE(last.Read(ad));
+  ad.ingested_at_ms = 1;
+  last.since = 501;
+  CHECK_FALSE(last.Read(ad));
+  last.since = 500;
+  CHECK(last.Read(ad));
+  last.category = "youth";  // never claimed
+  CHECK_FALSE(last.Read(ad));
+
+  DaemonFixture f;
+  CHECK(vigil::tools::ReadLastRescan(*f.store).status().IsNotFound());
+  REQUIRE(f.store
+              ->PutCheckpoint(vigil::tools::kLastRescanCheckpoint,
+                              R"({"pack":"p@1","pack_hash":"h","selection":{"since":null,"category":""},)"
+                              R"("started_at_ms":5,"finished_at_ms":9})")
+              .ok());
+  vigil::Result<vigil::tools::LastRescan> read = vigil::tools::ReadLastRescan(*f.store);
+  REQUIRE(read.ok());
+  CHECK(read->pack == "p@1");
+  CHECK(read->started_at_ms == 5);
+  CHECK(read->finished_at_ms == 9);
+  CHECK_FALSE(read->since.has_value());
+  REQUIRE(f.store->PutCheckpoint(vigil::tools::kLastRescanCheckpoint, R"({"running":true,"pack":"p@2"})").ok());
+  CHECK(vigil::tools::ReadLastRescan(*f.store).status().IsNotFound());
+  REQUIRE(f.store->PutCheckpoint(vigil::tools::kLastRescanCheckpoint, "not json").ok());
+  CHECK(vigil::tools::ReadLastRescan(*f.store).status().IsNotFound());
 }

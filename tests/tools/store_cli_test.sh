@@ -204,7 +204,8 @@ rm "$PACK2/movement.yaml"
 snapshot() {  # the store's content as the CLI shows it
   "$VIGIL" leads list --data "$1" --limit 100000 --json | sort
   for id in ad-0000001 ad-0000002 ad-0000500 "$ID"; do
-    "$VIGIL" leads show --data "$1" --color never "$id" | grep -v "ingested at"
+    "$VIGIL" leads show --data "$1" --color never "$id" | grep -v "ingested at" |
+      sed 's/ in the rescan finished [0-9TZ:-]*)/)/'
   done
   "$VIGIL" entities show --data "$1" phone "$PHONE"
 }
@@ -268,6 +269,11 @@ assert labels.count("core@1.1.0") == report["written"] > 0, (labels.count("core@
 assert report["written"] >= report["changed"] > 0
 assert any(not r["flagged"] and r["base_score"] >= 0.5 for r in rows)  # fell below the new threshold, still listed
 EOF
+KEPT=$(python3 -c 'import json, sys
+print(next(r["id"] for r in map(json.loads, open(sys.argv[1])) if r["pack_version"] == "core@1.0.0"))' "$T/a_all.jsonl")
+"$VIGIL" leads show --data "$T/a" --color never "$KEPT" > "$T/kept.txt"
+check "an ad left as it was says the new pack found the same" \
+  grep -q "pack:         core@1.0.0 (core@1.1.0 found the same in the rescan finished 20" "$T/kept.txt"
 "$VIGIL" rescan --data "$T/a" --rules "$PACK2" --report "$T/a_again.json" > /dev/null 2>&1
 check "a second rescan with the same pack finds the store current" python3 - "$T/a_again.json" <<'EOF'
 import json, sys

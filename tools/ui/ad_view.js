@@ -159,7 +159,10 @@ function drawAd(root, ctx, id, data, draft) {
         h('span', null, formatTime(ad.posted_at)),
         ad.source ? h('span', null, String(ad.source)) : null,
         h('span', { class: 'muted', title: 'The rule pack whose scan produced these findings. A rescan whose pack finds exactly the same leaves them, and this label, as they were.' },
-          `pack ${findings.pack_version || ctx.rules.pack}`)),
+          `pack ${findings.pack_version || ctx.rules.pack}`,
+          findings.unchanged_by
+            ? ` · ${findings.unchanged_by.pack} found the same (rescan of ${formatTime(findings.unchanged_by.finished_at)})`
+            : '')),
       ad.url ? h('p', { class: 'url muted' }, 'Source address (not opened): ', h('code', null, String(ad.url))) : null),
     h('p', { class: 'weak-signal' },
       `${hits.length} indicator${hits.length === 1 ? '' : 's'} in ${categories.length} categor${categories.length === 1 ? 'y' : 'ies'}. `,
