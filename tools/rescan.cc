@@ -274,8 +274,8 @@ Result<LastRescan> ReadLastRescan(const storage::Store& store) {
   Result<std::string> saved = store.GetCheckpoint(kLastRescanCheckpoint);
   if (!saved.ok()) return saved.status();
   const Json j = Json::parse(*saved, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::NotFound("the last rescan's record is not a JSON object");
   try {
-    if (j.is_discarded() || !j.is_object()) throw Json::other_error::create(0, "not an object", nullptr);
     if (j.value("running", false)) {
       return Status::NotFound(fmt::format("a rescan with {} has not completed", j.value("pack", "?")));
     }
