@@ -2200,6 +2200,8 @@ Status Store::ForEachAd(std::string_view start_after,
   return FromRocks(it->status(), "reading ads");
 }
 
+int64_t Store::NowMs() const { return impl_->clock_ms(); }
+
 Status StoredAd::DecodeFindings(ScanResult* out) const {
   *out = ScanResult{};
   if (!keys::DecodeFindings(findings_raw, out)) return CorruptRecord("findings", ad.doc.id);

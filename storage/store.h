@@ -382,6 +382,9 @@ class Store {
 
   Status PutCheckpoint(std::string_view name, std::string_view value);
   Result<std::string> GetCheckpoint(std::string_view name) const;  // NotFound when absent
+  // The store's clock (OpenOptions::clock_ms), which stamps
+  // AdRecord::ingested_at_ms: milliseconds since the Unix epoch.
+  int64_t NowMs() const;
   Status PutToken(std::string_view name, std::string_view value);
   Result<std::string> GetToken(std::string_view name) const;  // NotFound when absent
   Status DeleteToken(std::string_view name);

@@ -276,6 +276,7 @@ struct RescanJob {
   std::string pack;
   std::string user;
   std::string state = "running";  // running | done | stopped | failed
+  bool dry_run = false;
   tools::RescanProgress progress;
   std::string report_json;        // when done or stopped
   std::string error;              // when failed
@@ -287,6 +288,20 @@ struct ApiService::Rescans {
   std::map<std::string, std::shared_ptr<RescanJob>> jobs;
   uint64_t next = 1;
   std::atomic<bool> stop{false};
+
+  // The rescan that writes and is still running, or null. Two at once
+  // would overwrite each other's checkpoint. Caller holds mu.
+  const RescanJob* RunningWriter() const {
+    for (const auto& [id, job] : jobs) {
+      if (!job->dry_run && job->state == "running") return job.get();
+    }
+    return nullptr;
+  }
+  static std::string Busy(const RescanJob& job) {
+    return fmt::format("rescan {} with {} is running and writes to the store; wait for it (GET /v1/rescans/{}) or "
+                       "start a dry run",
+                       job.id, job.pack, job.id);
+  }
 
   ~Rescans() {
     stop = true;
@@ -623,6 +638,7 @@ void ApiService::ListLeads(Context& c) {
 
 void ApiService::GetAd(Context& c) {
   const std::string& id = c.params[0];
+  const Result<std::string> rescan_record = tools::ReadLastRescanRecord(*store_);
   Result<storage::AdDetail> ad = store_->GetAd(id);
   if (!ad.ok()) {
     c.response = Error(HttpStatusOf(ad.status()),
@@ -714,8 +730,9 @@ void ApiService::GetAd(Context& c) {
                    {"truncated", ad->findings.truncated}};
   // A later pack that read this version in a completed rescan and found
   // the same (the label stays the pack that produced the findings).
-  if (Result<tools::LastRescan> last = tools::ReadLastRescan(*store_);
-      last.ok() && last->pack != ad->findings.pack_version && last->Read(ad->ad)) {
+  if (Result<tools::LastRescan> last =
+          tools::LastRescanThatRead(*store_, rescan_record, ad->ad, ad->findings.pack_version);
+      last.ok()) {
     findings["unchanged_by"] = {{"pack", last->pack}, {"finished_at", IsoMs(last->finished_at_ms)}};
   }
   c.response = JsonResponse(200, json{{"ad", std::move(ad_json)},
@@ -1009,8 +1026,15 @@ void ApiService::StartRescan(Context& c, Responder done) {
       }
     }
   }
-  storage::Store* store = store_;
   Rescans* rescans = rescans_.get();
+  if (!options.dry_run) {
+    std::lock_guard<std::mutex> lock(rescans->mu);
+    if (const RescanJob* running = rescans->RunningWriter()) {
+      done(Error(409, Rescans::Busy(*running)));
+      return;
+    }
+  }
+  storage::Store* store = store_;
   std::string user = c.principal.user;
   Metrics* metrics = metrics_;
   LiveRules* live = rules_;
@@ -1024,6 +1048,12 @@ void ApiService::StartRescan(Context& c, Responder done) {
     auto job = std::make_shared<RescanJob>();
     {
       std::lock_guard<std::mutex> lock(rescans->mu);
+      // Another may have started while the pack was reloading.
+      if (const RescanJob* running = options.dry_run ? nullptr : rescans->RunningWriter()) {
+        done(Error(409, Rescans::Busy(*running)));
+        return;
+      }
+      job->dry_run = options.dry_run;
       job->id = fmt::format("r{}", rescans->next++);
       job->pack = out.pack;
       job->user = user;

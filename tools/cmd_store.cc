@@ -379,6 +379,7 @@ std::string MarkedText(const std::string& text, const std::vector<scanner::Hit>&
 int RunLeadsShow(const LeadsFlags& f) {
   std::unique_ptr<Store> store = OpenStoreForReading(f.data, "leads show");
   if (!store) return 2;
+  const Result<std::string> rescan_record = ReadLastRescanRecord(*store);
   Result<storage::AdDetail> ad = store->GetAd(f.id);
   if (!ad.ok()) {
     std::fprintf(stderr, "vigil leads show: %s\n", ad.status().message().c_str());
@@ -409,7 +410,7 @@ int RunLeadsShow(const LeadsFlags& f) {
               lead.base_score, lead.network ? ", network phone" : "");
   std::printf("  categories:   %s\n", Join(storage::EffectiveCategories(lead), ", ").c_str());
   std::string pack = lead.pack_version;
-  if (Result<LastRescan> last = ReadLastRescan(*store); last.ok() && last->pack != pack && last->Read(rec)) {
+  if (Result<LastRescan> last = LastRescanThatRead(*store, rescan_record, rec, pack); last.ok()) {
     pack += fmt::format(" ({} found the same in the rescan finished {})", last->pack,
                         storage::FormatIsoTime(last->finished_at_ms / 1000));
   }

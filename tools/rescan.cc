@@ -257,11 +257,6 @@ std::string DescribeSelection(const Json& s) {
   return out.empty() ? " (all ads)" : out;
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 bool LastRescan::Read(const storage::AdRecord& ad) const {
@@ -273,7 +268,11 @@ bool LastRescan::Read(const storage::AdRecord& ad) const {
 Result<LastRescan> ReadLastRescan(const storage::Store& store) {
   Result<std::string> saved = store.GetCheckpoint(kLastRescanCheckpoint);
   if (!saved.ok()) return saved.status();
-  const Json j = Json::parse(*saved, nullptr, /*allow_exceptions=*/false);
+  return DecodeLastRescan(*saved);
+}
+
+Result<LastRescan> DecodeLastRescan(std::string_view record) {
+  const Json j = Json::parse(record, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Status::NotFound("the last rescan's record is not a JSON object");
   try {
     if (j.value("running", false)) {
@@ -290,6 +289,24 @@ Result<LastRescan> ReadLastRescan(const storage::Store& store) {
   } catch (const Json::exception& e) {
     return Status::NotFound(fmt::format("the last rescan's record does not decode: {}", e.what()));
   }
+}
+
+Result<std::string> ReadLastRescanRecord(const storage::Store& store) {
+  return store.GetCheckpoint(kLastRescanCheckpoint);
+}
+
+Result<LastRescan> LastRescanThatRead(const storage::Store& store, const Result<std::string>& record_before,
+                                      const storage::AdRecord& ad, std::string_view label) {
+  if (!record_before.ok()) return record_before.status();
+  Result<std::string> now = store.GetCheckpoint(kLastRescanCheckpoint);
+  if (!now.ok()) return now.status();
+  // A rescan that started or completed since may have replaced the
+  // findings the caller read.
+  if (*now != *record_before) return Status::NotFound("a rescan started or completed meanwhile");
+  Result<LastRescan> last = DecodeLastRescan(*now);
+  if (!last.ok()) return last;
+  if (last->pack == label || !last->Read(ad)) return Status::NotFound("the last rescan did not read this ad");
+  return last;
 }
 
 std::string RescanReport::ToJson() const { return Dump(ReportToJson(*this)); }
@@ -367,43 +384,48 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   report.pack_hash = pack.pack_hash();
   report.dry_run = options_.dry_run;
   const Json selection = Selection(options_);
-  int64_t started_at_ms = NowMs();  // a resumed rescan keeps its first start
+  // On the store's clock, which stamps ingested_at_ms; a resumed rescan
+  // keeps its first start.
+  int64_t started_at_ms = store_->NowMs();
 
   // Resume from a checkpoint of the same pack and selection.
   if (!options_.dry_run) {
     Result<std::string> saved = store_->GetCheckpoint(kRescanCheckpoint);
     if (!saved.ok() && !saved.status().IsNotFound()) return saved.status();
+    constexpr const char* kUndecodable =
+        "the rescan checkpoint in this store does not decode; pass --restart to discard it and rescan from the start";
     if (saved.ok()) {
-      Json j = Json::parse(*saved, nullptr, /*allow_exceptions=*/false);
-      if (j.is_discarded() || !j.is_object() || !j.contains("done") || !j.contains("report")) {
-        if (!options_.restart) {
-          return Status::Corruption(
-              "the rescan checkpoint in this store does not decode; pass --restart to discard it and rescan from "
-              "the start");
+      try {
+        Json j = Json::parse(*saved, nullptr, /*allow_exceptions=*/false);
+        if (j.is_discarded() || !j.is_object() || !j.contains("done") || !j.contains("report")) {
+          if (!options_.restart) return Status::Corruption(kUndecodable);
+        } else if (!j.at("done").get<bool>()) {
+          const std::string hash = j.value("pack_hash", "");
+          const Json& saved_selection = j.contains("selection") ? j.at("selection") : Json(nullptr);
+          const bool same = hash == report.pack_hash && saved_selection == selection;
+          if (same && !options_.restart) {
+            RescanReport resumed;
+            if (Status s = ReportFromJson(j.at("report"), &resumed); !s.ok()) return s;
+            // Checkpoints of earlier builds have no start; 0 makes the
+            // record of this rescan claim no ad (LastRescan::Read).
+            const Json start = j.value("started_at_ms", Json());
+            started_at_ms = start.is_number_integer() ? start.get<int64_t>() : 0;
+            resumed.dry_run = false;
+            resumed.complete = false;
+            resumed.resumed = true;
+            report = std::move(resumed);
+          } else if (!same && !options_.restart) {
+            const Json& r = j.at("report");
+            return Status::InvalidArgument(fmt::format(
+                "an unfinished rescan with pack {} (hash {}){} stopped after ad \"{}\" ({} ads examined); finish it "
+                "with the same pack and selection, or pass --restart to discard it and rescan from the start with {}",
+                r.value("pack", "?"), hash.substr(0, 12),
+                saved_selection.is_object() ? DescribeSelection(saved_selection) : std::string(),
+                r.value("last_id", ""), r.value("examined", 0), report.pack));
+          }
         }
-      } else if (!j.at("done").get<bool>()) {
-        const std::string hash = j.value("pack_hash", "");
-        const Json& saved_selection = j.contains("selection") ? j.at("selection") : Json(nullptr);
-        const bool same = hash == report.pack_hash && saved_selection == selection;
-        if (same && !options_.restart) {
-          RescanReport resumed;
-          if (Status s = ReportFromJson(j.at("report"), &resumed); !s.ok()) return s;
-          // Checkpoints of earlier builds have no start: the resume's own
-          // start is later, so what the record claims stays true.
-          started_at_ms = j.value("started_at_ms", started_at_ms);
-          resumed.dry_run = false;
-          resumed.complete = false;
-          resumed.resumed = true;
-          report = std::move(resumed);
-        } else if (!same && !options_.restart) {
-          const Json& r = j.at("report");
-          return Status::InvalidArgument(fmt::format(
-              "an unfinished rescan with pack {} (hash {}){} stopped after ad \"{}\" ({} ads examined); finish it "
-              "with the same pack and selection, or pass --restart to discard it and rescan from the start with {}",
-              r.value("pack", "?"), hash.substr(0, 12),
-              saved_selection.is_object() ? DescribeSelection(saved_selection) : std::string(),
-              r.value("last_id", ""), r.value("examined", 0), report.pack));
-        }
+      } catch (const Json::exception& e) {
+        if (!options_.restart) return Status::Corruption(fmt::format("{} ({})", kUndecodable, e.what()));
       }
     }
   }
@@ -573,7 +595,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
               {"pack_hash", report.pack_hash},
               {"selection", selection},
               {"started_at_ms", started_at_ms},
-              {"finished_at_ms", NowMs()}};
+              {"finished_at_ms", store_->NowMs()}};
     if (Status s = store_->PutCheckpoint(kLastRescanCheckpoint, Dump(last)); !s.ok()) return s;
   }
   return report;

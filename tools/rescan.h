@@ -71,6 +71,16 @@ struct LastRescan {
 // last that did (until it completes), or when the record does not decode
 // (it only informs the ad views).
 Result<LastRescan> ReadLastRescan(const storage::Store& store);
+Result<LastRescan> DecodeLastRescan(std::string_view record);
+
+// For an ad view, which reads the record (ReadLastRescanRecord) before it
+// reads the ad, then asks for the last completed rescan if it read that
+// version of the ad and its pack is not the findings' `label`. NotFound
+// otherwise, and when the record changed in between (a rescan that
+// started or completed meanwhile may have replaced the findings read).
+Result<std::string> ReadLastRescanRecord(const storage::Store& store);
+Result<LastRescan> LastRescanThatRead(const storage::Store& store, const Result<std::string>& record_before,
+                                      const storage::AdRecord& ad, std::string_view label);
 
 struct RescanOptions {
   int threads = 0;               // scan workers; 0: all cores
@@ -86,7 +96,7 @@ struct RescanOptions {
 struct RescanProgress {
   uint64_t examined = 0;   // ads walked so far (selected or not), resumed ones included
   uint64_t total = 0;      // ads in the store when the run started
-  uint64_t rescanned = 0;  // selected ads scanned (and, unless a dry run, replaced)
+  uint64_t rescanned = 0;  // selected ads scanned (the report's `written` counts those replaced)
   uint64_t bytes = 0;      // text bytes scanned in this run
   uint64_t run_ads = 0;    // ads examined in this run (for rates)
   double seconds = 0.0;    // since this run started
@@ -122,7 +132,8 @@ struct RescanReport {
   uint64_t examined = 0;
   uint64_t rescanned = 0;
   uint64_t changed = 0;   // ads whose hits, score or verdict changed
-  uint64_t written = 0;   // ads whose findings were replaced (a dry run: would be)
+  uint64_t written = 0;   // ads whose findings differed and were sent to be replaced (a dry run: would be);
+                          // one re-ingested meanwhile keeps its new version's findings
   uint64_t flagged_before = 0, flagged_after = 0;
   uint64_t newly_flagged = 0, no_longer_flagged = 0;
   std::vector<std::string> newly_flagged_examples, no_longer_flagged_examples;

@@ -376,6 +376,44 @@ TEST_CASE("rescans: admin starts one with the reloaded pack, polls progress, get
   // Live ingest uses the new pack at once.
   CHECK(Body(f.Call("POST", "/v1/ads", f.ingest, R"({"id":"a4","text":"a sofa"})"))["flagged"] == 1);
   CHECK(Body(f.Call("GET", "/v1/audit?action=rescan", f.admin))["events"].size() == 1);
+
+  // A rescan that starts (here: stopped before its first ad) withdraws
+  // the citation until one completes.
+  std::atomic<bool> stop{true};
+  vigil::tools::Rescanner stopped(f.store.get(), f.rules->Current(), vigil::tools::RescanOptions{});
+  vigil::Result<vigil::tools::RescanReport> partial = stopped.Run(nullptr, &stop);
+  REQUIRE(partial.ok());
+  CHECK_FALSE(partial->complete);
+  CHECK_FALSE(Body(f.Call("GET", "/v1/ads/a1", f.investigator))["findings"].contains("unchanged_by"));
+}
+
+TEST_CASE("rescans: a second one that writes is refused while one runs; dry runs are not", "[api][rescan]") {
+  DaemonFixture f;
+  std::string body;
+  for (int i = 0; i < 3000; ++i) {
+    body += fmt::format(R"({{"id":"b{}","text":"fresh and sweet {}, real pics, call 702-555-01{:02d}"}})", i, i,
+                        i % 100);
+    body += "\n";
+  }
+  REQUIRE(f.Call("POST", "/v1/ads", f.ingest, body).status == 200);
+  WriteTestPack(f.pack_dir, "0.2.0");
+  ApiResponse first = f.Call("POST", "/v1/rescans", f.admin);
+  REQUIRE(first.status == 202);
+  const std::string id = Body(first)["id"];
+  // 3,000 ads take far longer to rescan than these calls take.
+  ApiResponse second = f.Call("POST", "/v1/rescans", f.admin);
+  CHECK(second.status == 409);
+  CHECK(Body(second)["error"].get<std::string>().find("rescan " + id + " with test@0.2.0 is running") !=
+        std::string::npos);
+  CHECK(f.Call("POST", "/v1/rescans", f.admin, R"({"dry_run":true})").status == 202);
+  json status;
+  for (int i = 0; i < 3000; ++i) {  // bounded wait
+    status = Body(f.Call("GET", "/v1/rescans/" + id, f.admin));
+    if (status["state"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(status["state"] == "done");
+  CHECK(f.Call("POST", "/v1/rescans", f.admin).status == 202);
 }
 
 // The concurrent parts together, for TSan (`make test-tsan` runs this
