@@ -49,10 +49,14 @@ token() {  # user role -> token (last line of the command's output)
 tok_ingest="$(token feeder ingest)"
 tok_ana="$(token ana investigator)"
 tok_ben="$(token ben investigator)"
+tok_admin="$(token root admin)"
+# A copy of the core pack, so that a rescan can run with a later version of
+# it (the ad views then cite the rescan that found the same findings).
+cp -r "$root/rules/packs/core" "$work/pack"
 
 port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 base="http://127.0.0.1:$port"
-"$bin/vigild" --listen "127.0.0.1:$port" --data "$data" --ui "$root/tools/ui" >"$work/vigild.log" 2>&1 &
+"$bin/vigild" --listen "127.0.0.1:$port" --data "$data" --rules "$work/pack" --ui "$root/tools/ui" >"$work/vigild.log" 2>&1 &
 vigild_pid=$!
 for _ in $(seq 1200); do  # first start compiles the rule pack (can take a while)
   if curl -sf "$base/healthz" >/dev/null 2>&1; then break; fi
@@ -69,6 +73,20 @@ reply="$(curl -sf -H "Authorization: Bearer $tok_ingest" -H 'Content-Type: appli
   --data-binary @"$work/ads.ndjson" "$base/v1/ads")" || {
   echo "browser tests: ingest failed" >&2; cat "$work/vigild.log" >&2; exit 1; }
 echo "browser tests: ingested $reply"
+
+# Rescan with the same rules under a later version: every ad's findings are
+# found again, so each stays labelled with the first version.
+sed -i 's/^version: .*/version: 9.9.9/' "$work/pack/pack.yaml"
+rescan="$(curl -sf -X POST -H "Authorization: Bearer $tok_admin" "$base/v1/rescans")" || {
+  echo "browser tests: rescan failed to start" >&2; cat "$work/vigild.log" >&2; exit 1; }
+rescan_id="$(node -e 'console.log(JSON.parse(process.argv[1]).id)' "$rescan")"
+for _ in $(seq 600); do
+  state="$(curl -sf -H "Authorization: Bearer $tok_admin" "$base/v1/rescans/$rescan_id" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).state))')"
+  [[ "$state" != running ]] && break
+  sleep 0.1
+done
+[[ "$state" == done ]] || { echo "browser tests: rescan $rescan_id ended $state" >&2; exit 1; }
 
 status=0
 (cd "$here" && VIGIL_URL="$base" VIGIL_TOKEN_ANA="$tok_ana" VIGIL_TOKEN_BEN="$tok_ben" \

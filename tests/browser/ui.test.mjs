@@ -421,3 +421,17 @@ test('export the current selection from the queue as CSV', async () => {
   assertClean(seen, 'export');
   await page.close();
 });
+
+test('an ad view says which later pack found the same findings', async () => {
+  // run.sh rescanned the store with the same rules labelled 9.9.9.
+  const { page, seen } = await newPage();
+  await signIn(page, TOKENS.ana);
+  await openAd(page, CIRCUIT_IDS[0]);
+  const facts = await page.textContent(`article.ad-view[data-id="${CIRCUIT_IDS[0]}"] .facts`);
+  assert.match(facts, /pack core@1\.0\.0 · core@9\.9\.9 found the same \(rescan of /);
+  const ad = await apiGet(`/v1/ads/${CIRCUIT_IDS[0]}`);
+  assert.equal(ad.findings.pack_version, 'core@1.0.0');
+  assert.equal(ad.findings.unchanged_by.pack, 'core@9.9.9');
+  assertClean(seen, 'ad view');
+  await page.close();
+});
