@@ -119,6 +119,13 @@ Result<std::shared_ptr<const CompiledRuleSet>> RuleSetCache::GetOrCompile(const 
   CacheOutcome local;
   if (!outcome) outcome = &local;
   if (std::shared_ptr<const CompiledRuleSet> cached = Find(pack, outcome)) return cached;
+  return CompileAndStore(pack, options, diags, outcome);
+}
+
+Result<std::shared_ptr<const CompiledRuleSet>> RuleSetCache::CompileAndStore(const Pack& pack,
+                                                                             const CompileOptions& options,
+                                                                             Diagnostics* diags,
+                                                                             CacheOutcome* outcome) const {
   if (outcome->kind == CacheOutcome::Kind::kDisabled) return Compile(pack, options, diags);
   Result<std::shared_ptr<const CompiledRuleSet>> compiled = Compile(pack, options, diags);
   if (!compiled.ok()) return compiled;

@@ -50,6 +50,10 @@ class RuleSetCache {
   // The cached compiled form of `pack`, or null (outcome says why: a miss,
   // an entry not trusted, or the cache disabled). Never compiles.
   std::shared_ptr<const CompiledRuleSet> Find(const Pack& pack, CacheOutcome* outcome) const;
+  // After Find returned null: compiles `pack` and stores it where Find
+  // looked (unless the cache is disabled), adding to *outcome.
+  Result<std::shared_ptr<const CompiledRuleSet>> CompileAndStore(const Pack& pack, const CompileOptions& options,
+                                                                 Diagnostics* diags, CacheOutcome* outcome) const;
 
   // The file a pack's compiled form is cached in.
   std::string PathFor(const Pack& pack) const;

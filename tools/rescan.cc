@@ -10,8 +10,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <cmath>
+#include <deque>
+#include <memory>
 #include <thread>
 #include <utility>
 
@@ -49,7 +50,7 @@ struct RescanBatch {
   uint64_t examined = 0;               // ads walked for this batch
   std::string last_id;
   std::vector<scanner::ScanResult> results;       // parallel to ads
-  std::vector<scanner::ScanResult> before;        // parallel to ads: decoded stored findings, where they differ
+  std::deque<scanner::ScanResult> before;         // decoded stored findings of the ads whose findings differ
   std::vector<storage::FindingsUpdate> updates;   // ads[i] -> results[i]
   std::vector<AdOutcome> outcomes;
   uint64_t bytes = 0;
@@ -265,12 +266,6 @@ bool LastRescan::Read(const storage::AdRecord& ad) const {
   return ad.ingested_at_ms < started_at_ms;
 }
 
-Result<LastRescan> ReadLastRescan(const storage::Store& store) {
-  Result<std::string> saved = store.GetCheckpoint(kLastRescanCheckpoint);
-  if (!saved.ok()) return saved.status();
-  return DecodeLastRescan(*saved);
-}
-
 Result<LastRescan> DecodeLastRescan(std::string_view record) {
   const Json j = Json::parse(record, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Status::NotFound("the last rescan's record is not a JSON object");
@@ -452,7 +447,6 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   auto work = [&](RescanBatch& batch, int worker) {
     WorkerState& w = states[worker];
     batch.results.resize(batch.ads.size());
-    batch.before.resize(batch.ads.size());
     batch.updates.reserve(batch.ads.size());
     batch.outcomes.reserve(batch.ads.size());
     for (size_t i = 0; i < batch.ads.size(); ++i) {
@@ -483,7 +477,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
         o.score_before = o.score_after;
         continue;
       }
-      scanner::ScanResult& before = batch.before[i];
+      scanner::ScanResult& before = batch.before.emplace_back();  // a deque: the outcome's views stay valid
       if (Status s = stored.DecodeFindings(&before); !s.ok()) {
         batch.error = s;
         return;

@@ -67,10 +67,11 @@ struct LastRescan {
   bool Read(const storage::AdRecord& ad) const;
 };
 
-// NotFound when no rescan has completed, when one has started since the
-// last that did (until it completes), or when the record does not decode
-// (it only informs the ad views).
-Result<LastRescan> ReadLastRescan(const storage::Store& store);
+// The record as stored (NotFound when no writing rescan has run), and
+// what it says: NotFound when a rescan has started since the last that
+// completed (until it completes), or when the record does not decode (it
+// only informs the ad views).
+Result<std::string> ReadLastRescanRecord(const storage::Store& store);
 Result<LastRescan> DecodeLastRescan(std::string_view record);
 
 // For an ad view, which reads the record (ReadLastRescanRecord) before it
@@ -78,7 +79,6 @@ Result<LastRescan> DecodeLastRescan(std::string_view record);
 // version of the ad and its pack is not the findings' `label`. NotFound
 // otherwise, and when the record changed in between (a rescan that
 // started or completed meanwhile may have replaced the findings read).
-Result<std::string> ReadLastRescanRecord(const storage::Store& store);
 Result<LastRescan> LastRescanThatRead(const storage::Store& store, const Result<std::string>& record_before,
                                       const storage::AdRecord& ad, std::string_view label);
 

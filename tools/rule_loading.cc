@@ -29,11 +29,14 @@ std::string DefaultPackPath() {
   return "rules/packs/core";
 }
 
-bool LoadAndLintPack(const std::string& dir, rules::Pack* pack, rules::Diagnostics* diags) {
-  bool loaded = rules::LoadPack(dir, pack, diags);
+bool LoadAndLintPack(const std::string& dir, rules::Pack* pack, rules::Diagnostics* diags, bool check_engines) {
+  if (!rules::LoadPack(dir, pack, diags)) return false;
   // The pack is compiled next (or found compiled in the cache), so a
   // database per pattern here would only cost startup time.
-  if (loaded) rules::LintPack(*pack, diags, rules::LintOptions{/*compile_each_pattern=*/false});
+  rules::LintOptions lint;
+  lint.compile_each_pattern = false;
+  lint.check_engines = check_engines;
+  rules::LintPack(*pack, diags, lint);
   return !diags->HasErrors();
 }
 
@@ -62,12 +65,7 @@ Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::str
   // Lint without the engine checks first; they run only when the compiled
   // form is not in the cache (see rules::LintOptions::check_engines): they
   // were ~80% of a start-up's lint.
-  rules::LintOptions lint;
-  lint.compile_each_pattern = false;  // the pack compile reports the same problems
-  lint.check_engines = false;
-  if (!rules::LoadPack(path, &pack, &diags)) return lint_failed();
-  rules::LintPack(pack, &diags, lint);
-  if (diags.HasErrors()) return lint_failed();
+  if (!LoadAndLintPack(path, &pack, &diags, /*check_engines=*/false)) return lint_failed();
   std::string cache_dir = options.cache_dir == "<default>" ? rules::RuleSetCache::DefaultDirectory()
                                                            : options.cache_dir;
   rules::RuleSetCache cache(cache_dir);
@@ -76,10 +74,12 @@ Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::str
     if (diagnostics) *diagnostics = diags.ToString();
     return cached;
   }
-  rules::LintPackEngines(pack, &diags, lint);
+  rules::LintOptions engines;
+  engines.compile_each_pattern = false;  // the pack compile reports the same problems
+  rules::LintPackEngines(pack, &diags, engines);
   if (diags.HasErrors()) return lint_failed();
   Result<std::shared_ptr<const rules::CompiledRuleSet>> set =
-      cache.GetOrCompile(pack, rules::CompileOptions{}, &diags, &outcome);
+      cache.CompileAndStore(pack, rules::CompileOptions{}, &diags, &outcome);
   if (diagnostics) *diagnostics = diags.ToString();
   if (!set.ok()) {
     return Status::InvalidArgument(fmt::format("{}: the pack does not compile: {}", path, set.status().message()));

@@ -44,6 +44,10 @@ std::shared_ptr<const scanner::Scanner> LoadScannerOrReport(const char* command,
                                                            const std::string& cache_dir, const std::string& region);
 
 // Loads and lints a pack folder (no compile). Returns false on errors.
-bool LoadAndLintPack(const std::string& dir, rules::Pack* pack, rules::Diagnostics* diags);
+// `check_engines` false leaves out the engine checks (V200-V202), for a
+// caller that runs them only when the compiled form is not cached
+// (rules::LintOptions::check_engines).
+bool LoadAndLintPack(const std::string& dir, rules::Pack* pack, rules::Diagnostics* diags,
+                     bool check_engines = true);
 
 }  // namespace vigil::tools

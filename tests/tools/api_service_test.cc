@@ -502,20 +502,25 @@ TEST_CASE("the last complete rescan: what it read, and nothing cited while anoth
   CHECK_FALSE(last.Read(ad));
 
   DaemonFixture f;
-  CHECK(vigil::tools::ReadLastRescan(*f.store).status().IsNotFound());
+  const auto read_last = [&]() -> vigil::Result<vigil::tools::LastRescan> {
+    vigil::Result<std::string> record = vigil::tools::ReadLastRescanRecord(*f.store);
+    if (!record.ok()) return record.status();
+    return vigil::tools::DecodeLastRescan(*record);
+  };
+  CHECK(read_last().status().IsNotFound());
   REQUIRE(f.store
               ->PutCheckpoint(vigil::tools::kLastRescanCheckpoint,
                               R"({"pack":"p@1","pack_hash":"h","selection":{"since":null,"category":""},)"
                               R"("started_at_ms":5,"finished_at_ms":9})")
               .ok());
-  vigil::Result<vigil::tools::LastRescan> read = vigil::tools::ReadLastRescan(*f.store);
+  vigil::Result<vigil::tools::LastRescan> read = read_last();
   REQUIRE(read.ok());
   CHECK(read->pack == "p@1");
   CHECK(read->started_at_ms == 5);
   CHECK(read->finished_at_ms == 9);
   CHECK_FALSE(read->since.has_value());
   REQUIRE(f.store->PutCheckpoint(vigil::tools::kLastRescanCheckpoint, R"({"running":true,"pack":"p@2"})").ok());
-  CHECK(vigil::tools::ReadLastRescan(*f.store).status().IsNotFound());
+  CHECK(read_last().status().IsNotFound());
   REQUIRE(f.store->PutCheckpoint(vigil::tools::kLastRescanCheckpoint, "not json").ok());
-  CHECK(vigil::tools::ReadLastRescan(*f.store).status().IsNotFound());
+  CHECK(read_last().status().IsNotFound());
 }
