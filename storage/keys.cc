@@ -18,19 +18,32 @@ constexpr uint8_t kFormatV1 = 1;
 class Writer {
  public:
   explicit Writer(size_t reserve = 64) { out_.reserve(reserve); }
+  // Writes into `reuse`'s memory (its contents are dropped).
+  Writer(std::string&& reuse, size_t reserve) : out_(std::move(reuse)) {
+    out_.clear();
+    out_.reserve(reserve);
+  }
   void Byte(uint8_t b) { out_.push_back(static_cast<char>(b)); }
   void Bool(bool b) { Byte(b ? 1 : 0); }
+  // Built in a local buffer and appended once: a push_back per byte
+  // checked the capacity per byte (encoding findings is on every rescanned
+  // ad's path).
   void Varint(uint64_t v) {
+    char buf[10];
+    size_t n = 0;
     while (v >= 0x80) {
-      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
       v >>= 7;
     }
-    out_.push_back(static_cast<char>(v));
+    buf[n++] = static_cast<char>(v);
+    out_.append(buf, n);
   }
   void Signed(int64_t v) { Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
   void Double(double d) {
     const uint64_t bits = std::bit_cast<uint64_t>(d);
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+    char buf[8];
+    for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((bits >> (8 * i)) & 0xff);
+    out_.append(buf, 8);
   }
   void String(std::string_view s) {
     Varint(s.size());
@@ -544,7 +557,13 @@ bool DecodeAdRecord(std::string_view in, AdRecord* ad) {
 // suppressed, truncated. Entities come early so DecodeFindingsEntities can
 // stop there.
 std::string EncodeFindings(const scanner::ScanResult& result) {
-  Writer w(128 + 96 * result.hits.size() + 48 * result.entities.size());
+  std::string out;
+  EncodeFindings(result, &out);
+  return out;
+}
+
+void EncodeFindings(const scanner::ScanResult& result, std::string* out) {
+  Writer w(std::move(*out), 128 + 96 * result.hits.size() + 48 * result.entities.size());
   w.Byte(kFormatV1);
   w.Double(result.score);
   w.Bool(result.flagged);
@@ -564,7 +583,7 @@ std::string EncodeFindings(const scanner::ScanResult& result) {
   WriteHits(&w, result.hits);
   WriteHits(&w, result.suppressed);
   w.Strings(result.truncated);
-  return w.Take();
+  *out = w.Take();
 }
 
 namespace {

@@ -141,6 +141,8 @@ bool DecodeAdSummary(std::string_view in, uint32_t* version, std::string* conten
 
 // Every field of the result except its id (the key).
 std::string EncodeFindings(const scanner::ScanResult& result);
+// The same into *out, reusing its memory.
+void EncodeFindings(const scanner::ScanResult& result, std::string* out);
 bool DecodeFindings(std::string_view in, scanner::ScanResult* result);
 // Only the indexed entities of an encoded findings value (IndexedEntities),
 // without decoding everything else into strings.

@@ -2211,7 +2211,7 @@ Status StoredAd::DecodeFindings(ScanResult* out) const {
 
 FindingsChange CompareStoredFindings(const StoredAd& stored, const ScanResult& result, std::string* encoded,
                                      std::string_view* stored_pack) {
-  *encoded = keys::EncodeFindings(result);
+  keys::EncodeFindings(result, encoded);
   if (*encoded == stored.findings_raw) {
     if (stored_pack) *stored_pack = result.pack_version;
     return FindingsChange::kSame;
@@ -2537,6 +2537,38 @@ Status Store::Flush() {
   if (Status s = impl_->WritableCheck("flushing"); !s.ok()) return s;
   std::vector<rocksdb::ColumnFamilyHandle*> all(std::begin(impl_->cf), std::end(impl_->cf));
   return FromRocks(impl_->db->Flush(rocksdb::FlushOptions(), all), "flushing the store");
+}
+
+Status Store::Compact(CompactStats* stats) {
+  if (Status s = impl_->WritableCheck("compacting"); !s.ok()) return s;
+  const auto live_bytes = [&] {
+    uint64_t total = 0;
+    for (rocksdb::ColumnFamilyHandle* h : impl_->cf) {
+      uint64_t bytes = 0;
+      if (impl_->db->GetIntProperty(h, rocksdb::DB::Properties::kLiveSstFilesSize, &bytes)) total += bytes;
+    }
+    return total;
+  };
+  stats->bytes_before = live_bytes();
+  if (Status s = Flush(); !s.ok()) return s;
+  // A family whose files are all in the last level is left as it is (vigil
+  // sets no compaction filter, so rewriting them would change nothing);
+  // any other is compacted whole into the last level.
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (size_t c = 0; c < keys::kCfCount; ++c) {
+    rocksdb::ColumnFamilyMetaData meta;
+    impl_->db->GetColumnFamilyMetaData(impl_->cf[c], &meta);
+    bool settled = true;
+    for (const rocksdb::LevelMetaData& level : meta.levels) {
+      if (level.level + 1 < static_cast<int>(meta.levels.size()) && !level.files.empty()) settled = false;
+    }
+    if (settled) continue;
+    const rocksdb::Status s = impl_->db->CompactRange(options, impl_->cf[c], nullptr, nullptr);
+    if (!s.ok()) return FromRocks(s, fmt::format("compacting {}", keys::CfName(static_cast<Cf>(c))));
+  }
+  stats->bytes_after = live_bytes();
+  return Status::Ok();
 }
 
 Status Store::SetSchemaVersionForTesting(uint32_t version) {

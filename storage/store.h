@@ -132,7 +132,7 @@ enum class FindingsChange {
 };
 
 // Encodes `result` as the store would (into *encoded, for
-// FindingsUpdate::encoded) and compares it with the stored findings. For
+// FindingsUpdate::encoded, reusing its memory) and compares it with the stored findings. For
 // kSame and kPackOnly, *stored_pack (optional) is set to the stored
 // findings' pack version.
 FindingsChange CompareStoredFindings(const StoredAd& stored, const scanner::ScanResult& result, std::string* encoded,
@@ -245,6 +245,12 @@ struct ExportRecord {
 struct ExportResult {
   std::vector<ExportRecord> records;
   uint64_t audit_seq = 0;  // the audit event that records this export
+};
+
+// What Store::Compact did: bytes in live table files, all families.
+struct CompactStats {
+  uint64_t bytes_before = 0;
+  uint64_t bytes_after = 0;
 };
 
 struct ConsistencyReport {
@@ -398,6 +404,11 @@ class Store {
   Status CheckConsistency(ConsistencyReport* report, CheckMethod method = CheckMethod::kAuto) const;
   // Flushes memtables to table files (writers; not needed for durability).
   Status Flush();
+  // Flushes, then compacts every family into its last level, compressed,
+  // and waits for it: what background compactions would do over time,
+  // done now (after a bulk import, or to reclaim the space of replaced
+  // findings after a rescan). Table-file bytes before and after in *stats.
+  Status Compact(CompactStats* stats);
   // Overwrites the stored schema version (tests of the refusal path).
   Status SetSchemaVersionForTesting(uint32_t version);
 

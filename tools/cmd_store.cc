@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -686,6 +687,35 @@ int RunStoreCheck(const CheckFlags& f) {
   return 1;
 }
 
+struct CompactFlags {
+  std::string data = storage::kDefaultStoreDir;
+  bool json = false;
+};
+
+// `vigil store compact`: Store::Compact. Exit 0 when done, 2 when the
+// store cannot be opened for writing or the compaction failed.
+int RunStoreCompact(const CompactFlags& f) {
+  int exit_code = 0;
+  std::unique_ptr<Store> store = OpenStoreForWriting(f.data, /*create=*/false, "store compact",
+                                                     "stop it first: vigild compacts in the background", &exit_code);
+  if (!store) return exit_code;
+  const auto start = std::chrono::steady_clock::now();
+  storage::CompactStats stats;
+  if (Status s = store->Compact(&stats); !s.ok()) {
+    std::fprintf(stderr, "vigil store compact: %s\n", s.message().c_str());
+    return 2;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (f.json) {
+    nlohmann::json j{{"bytes_before", stats.bytes_before}, {"bytes_after", stats.bytes_after}, {"seconds", seconds}};
+    std::printf("%s\n", Dump(j).c_str());
+  } else {
+    std::printf("store %s compacted in %.2f s: table files %.1f MB -> %.1f MB\n", f.data.c_str(), seconds,
+                static_cast<double>(stats.bytes_before) / 1e6, static_cast<double>(stats.bytes_after) / 1e6);
+  }
+  return 0;
+}
+
 int RunExport(const ExportFlags& f) {
   if (f.format != "jsonl" && f.format != "csv") {
     std::fprintf(stderr, "vigil export: --format must be jsonl or csv\n");
@@ -832,6 +862,12 @@ void AddStoreCommands(CLI::App* app, int* exit_code) {
     check->add_option("--data", f->data, "Store directory (default ./var/vigil)");
     check->add_flag("--json", f->json, "One JSON object");
     check->callback([f, exit_code] { *exit_code = RunStoreCheck(*f); });
+    auto c = std::make_shared<CompactFlags>();
+    CLI::App* compact = store->add_subcommand(
+        "compact", "Compact the store's files now (after a bulk import, or to reclaim space after a rescan)");
+    compact->add_option("--data", c->data, "Store directory (default ./var/vigil)");
+    compact->add_flag("--json", c->json, "One JSON object");
+    compact->callback([c, exit_code] { *exit_code = RunStoreCompact(*c); });
   }
   {
     auto f = std::make_shared<ExportFlags>();

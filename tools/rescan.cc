@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -45,6 +46,26 @@ struct AdOutcome {
   bool written = false;  // the findings differ beyond the pack label: replaced
 };
 
+// The report's share of a batch's ads whose findings the new pack
+// reproduces (most of a rescan's ads). Their before and after are the
+// same, so the batch sums their hits per rule and category by index in the
+// pack, and delivery adds the sums once per batch instead of merging each
+// ad's counts by name (they add no examples and no score changes).
+struct SameCounts {
+  struct Row {
+    uint64_t hits = 0, ads = 0, flagged = 0;
+    size_t last_ad = 0;  // 1 + the batch position of the last ad counted here
+  };
+  std::vector<Row> rules, categories;  // by index in the pack
+  uint64_t ads = 0, flagged = 0;
+  std::vector<std::pair<std::string_view, uint64_t>> packs;  // the stored findings' pack labels
+};
+
+// Rule and category ids -> their index in the pack (SameCounts).
+struct PackIndex {
+  std::unordered_map<std::string_view, uint32_t> rules, categories;
+};
+
 struct RescanBatch {
   std::vector<storage::StoredAd> ads;  // walked and selected, with their stored findings and lead
   uint64_t examined = 0;               // ads walked for this batch
@@ -52,14 +73,51 @@ struct RescanBatch {
   std::vector<scanner::ScanResult> results;       // parallel to ads
   std::deque<scanner::ScanResult> before;         // decoded stored findings of the ads whose findings differ
   std::vector<storage::FindingsUpdate> updates;   // ads[i] -> results[i]
-  std::vector<AdOutcome> outcomes;
+  SameCounts same;                                // the ads whose findings did not change
+  std::vector<AdOutcome> outcomes;                // the others
   uint64_t bytes = 0;
   Status error;
 };
 
 struct WorkerState {
   std::unique_ptr<scanner::ScanContext> context;
+  std::string encoded;                                  // the latest result, encoded
+  std::vector<std::pair<uint32_t, uint32_t>> indexes;  // (rule, category) of each hit
 };
+
+// Counts an ad whose findings did not change into `same` (its position in
+// the batch is `pos`). False, counting nothing, when a hit names a rule or
+// category the pack does not list: the caller then merges it by name.
+bool AddSame(const scanner::ScanResult& result, size_t pos, std::string_view stored_pack, const PackIndex& index,
+             std::vector<std::pair<uint32_t, uint32_t>>* indexes, SameCounts* same) {
+  indexes->clear();
+  for (const scanner::Hit& h : result.hits) {
+    const auto rule = index.rules.find(h.rule);
+    const auto category = index.categories.find(h.category);
+    if (rule == index.rules.end() || category == index.categories.end()) return false;
+    indexes->emplace_back(rule->second, category->second);
+  }
+  const auto count = [&](SameCounts::Row& row) {
+    ++row.hits;
+    if (row.last_ad == pos) return;
+    row.last_ad = pos;
+    ++row.ads;
+    row.flagged += result.flagged;
+  };
+  for (const auto& [rule, category] : *indexes) {
+    count(same->rules[rule]);
+    count(same->categories[category]);
+  }
+  ++same->ads;
+  same->flagged += result.flagged;
+  auto pack = std::find_if(same->packs.begin(), same->packs.end(), [&](const auto& p) { return p.first == stored_pack; });
+  if (pack == same->packs.end()) {
+    same->packs.emplace_back(stored_pack, 1);
+  } else {
+    ++pack->second;
+  }
+  return true;
+}
 
 // An ad has a handful of hits: a sorted vector beats a map.
 Counts CountBy(const std::vector<scanner::Hit>& hits, bool by_category) {
@@ -91,6 +149,12 @@ void AddExample(std::vector<std::string>* examples, std::string_view id, size_t 
   if (examples->size() < max) examples->emplace_back(id);
 }
 
+RescanDelta& DeltaOf(std::string_view name, DeltaMap* deltas) {
+  auto found = deltas->find(name);
+  if (found == deltas->end()) found = deltas->emplace(std::string(name), RescanDelta{}).first;
+  return found->second;
+}
+
 // Adds one ad's counts to the deltas of every rule (or category) it had
 // before or has after.
 void MergeCounts(const Counts& before, const Counts& after, bool flagged_before, bool flagged_after,
@@ -110,9 +174,7 @@ void MergeCounts(const Counts& before, const Counts& after, bool flagged_before,
       b = before[i++].second;
       a = after[j++].second;
     }
-    auto found = deltas->find(name);
-    if (found == deltas->end()) found = deltas->emplace(std::string(name), RescanDelta{}).first;
-    RescanDelta& d = found->second;
+    RescanDelta& d = DeltaOf(name, deltas);
     d.hits_before += b;
     d.hits_after += a;
     d.ads_before += b > 0;
@@ -134,12 +196,38 @@ void KeepLargest(std::vector<ScoreChange>* changes, size_t keep) {
   if (changes->size() > keep) changes->resize(keep);
 }
 
+void AddPackBefore(std::string_view label, uint64_t n, RescanReport* r) {
+  auto pack = r->packs_before.find(label);
+  if (pack == r->packs_before.end()) pack = r->packs_before.emplace(std::string(label), 0).first;
+  pack->second += n;
+}
+
+// What MergeOutcome would add for each ad counted in `same`.
+void MergeSame(const SameCounts& same, const rules::CompiledRuleSet& pack, RescanReport* r) {
+  r->rescanned += same.ads;
+  r->flagged_before += same.flagged;
+  r->flagged_after += same.flagged;
+  for (const auto& [label, n] : same.packs) AddPackBefore(label, n, r);
+  const auto add = [](const SameCounts::Row& row, RescanDelta& d) {
+    d.hits_before += row.hits;
+    d.hits_after += row.hits;
+    d.ads_before += row.ads;
+    d.ads_after += row.ads;
+    d.flagged_before += row.flagged;
+    d.flagged_after += row.flagged;
+  };
+  for (size_t i = 0; i < same.rules.size(); ++i) {
+    if (same.rules[i].ads > 0) add(same.rules[i], DeltaOf(pack.rules()[i].id, &r->rules));
+  }
+  for (size_t i = 0; i < same.categories.size(); ++i) {
+    if (same.categories[i].ads > 0) add(same.categories[i], DeltaOf(pack.categories()[i].id, &r->categories));
+  }
+}
+
 void MergeOutcome(const AdOutcome& o, const RescanOptions& options, RescanReport* r) {
   ++r->rescanned;
   r->written += o.written;
-  auto pack = r->packs_before.find(o.pack_before);
-  if (pack == r->packs_before.end()) pack = r->packs_before.emplace(std::string(o.pack_before), 0).first;
-  ++pack->second;
+  AddPackBefore(o.pack_before, 1, r);
   r->changed += o.changed;
   r->flagged_before += o.flagged_before;
   r->flagged_after += o.flagged_after;
@@ -443,12 +531,15 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   for (WorkerState& w : states) w.context = scanner_->NewContext();
   const scanner::Scanner& scan = *scanner_;
   const std::string category = options_.category;
+  PackIndex index;
+  for (size_t i = 0; i < pack.rules().size(); ++i) index.rules.emplace(pack.rules()[i].id, i);
+  for (size_t i = 0; i < pack.categories().size(); ++i) index.categories.emplace(pack.categories()[i].id, i);
 
   auto work = [&](RescanBatch& batch, int worker) {
     WorkerState& w = states[worker];
     batch.results.resize(batch.ads.size());
-    batch.updates.reserve(batch.ads.size());
-    batch.outcomes.reserve(batch.ads.size());
+    batch.same.rules.resize(pack.rules().size());
+    batch.same.categories.resize(pack.categories().size());
     for (size_t i = 0; i < batch.ads.size(); ++i) {
       const storage::StoredAd& stored = batch.ads[i];
       const std::string& id = stored.ad.doc.id;
@@ -458,19 +549,24 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
         return;
       }
       batch.bytes += stored.ad.doc.text.size();
+      // Findings equal to the stored ones but for the pack label are left
+      // as they are: nothing to write, nothing to decode (rescan.h). The
+      // stored findings' score and verdict are the lead's base score and
+      // verdict.
+      std::string_view stored_pack;
+      const storage::FindingsChange change = storage::CompareStoredFindings(stored, result, &w.encoded, &stored_pack);
+      if (change != storage::FindingsChange::kChanged &&
+          AddSame(result, i + 1, stored_pack, index, &w.indexes, &batch.same)) {
+        continue;
+      }
       AdOutcome& o = batch.outcomes.emplace_back();
       o.id = id;
       o.rules_after = CountBy(result.hits, false);
       o.categories_after = CountBy(result.hits, true);
       o.flagged_after = result.flagged;
       o.score_after = result.score;
-      // Findings equal to the stored ones but for the pack label are left
-      // as they are: nothing to write, nothing to decode (rescan.h). The
-      // stored findings' score and verdict are the lead's base score and
-      // verdict.
-      std::string encoded;
-      if (storage::CompareStoredFindings(stored, result, &encoded, &o.pack_before) !=
-          storage::FindingsChange::kChanged) {
+      if (change != storage::FindingsChange::kChanged) {
+        o.pack_before = stored_pack;
         o.rules_before = o.rules_after;
         o.categories_before = o.categories_after;
         o.flagged_before = o.flagged_after;
@@ -490,7 +586,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
       o.changed = o.flagged_before != o.flagged_after || o.score_before != o.score_after || !SameHits(before, result);
       o.written = true;
       // The version scanned: a newer one ingested meanwhile is left alone.
-      batch.updates.push_back({id, &result, stored.ad.version, std::move(encoded)});
+      batch.updates.push_back({id, &result, stored.ad.version, w.encoded});
     }
   };
 
@@ -518,6 +614,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   };
   auto deliver = [&](RescanBatch& batch) -> Status {
     if (!batch.error.ok()) return batch.error;
+    MergeSame(batch.same, pack, &report);
     for (const AdOutcome& o : batch.outcomes) MergeOutcome(o, options_, &report);
     report.examined += batch.examined;
     report.last_id = batch.last_id;
@@ -550,7 +647,12 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   {
     scanner::OrderedPipeline<RescanBatch> pipeline(workers, static_cast<size_t>(std::max(1, workers)) * 3 + 1, work,
                                                    deliver);
-    auto batch = std::make_unique<RescanBatch>();
+    const auto new_batch = [&] {
+      auto b = std::make_unique<RescanBatch>();
+      b->ads.reserve(options_.batch_size);
+      return b;
+    };
+    auto batch = new_batch();
     Status push_status;
     const size_t max_walk = options_.batch_size * 8;  // checkpoint now and then through unselected stretches
     // The leads are read only to select by category.
@@ -569,7 +671,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
       if (selected) batch->ads.push_back(std::move(stored));
       if (batch->ads.size() >= options_.batch_size || batch->examined >= max_walk) {
         push_status = pipeline.Push(std::move(batch));
-        batch = std::make_unique<RescanBatch>();
+        batch = new_batch();
         if (!push_status.ok()) return false;
       }
       return true;

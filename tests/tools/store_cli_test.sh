@@ -289,5 +289,75 @@ check "review history kept" grep -q "alice: in_review -> escalated: case 17" "$T
 "$VIGIL" rescan --data "$T/a" --rules "$PACK2" --category no-such-category > "$T/sel.txt" 2>&1
 check "selection by category" grep -q "rescanned 0," "$T/sel.txt"
 
+# The report's tables against a reference computed apart: `vigil scan` of
+# the same ads with the old and the new pack, counted per rule and
+# category (hits, ads with a hit, flagged ads with a hit).
+R=$T/ref
+"$VIGIL" ingest --no-progress --data "$R" "$T/corpus.jsonl" 2> /dev/null
+"$VIGIL" scan --no-progress "$T/corpus.jsonl" > "$T/ref_before.jsonl" 2> /dev/null
+"$VIGIL" scan --no-progress --rules "$PACK2" "$T/corpus.jsonl" > "$T/ref_after.jsonl" 2> /dev/null
+"$VIGIL" rescan --data "$R" --rules "$PACK2" --dry-run --report "$T/ref_dry.json" > /dev/null 2>&1
+"$VIGIL" rescan --data "$R" --rules "$PACK2" --batch 100 --report "$T/ref_wet.json" > /dev/null 2>&1
+check "rescan reports match vigil scan with both packs" python3 - "$T/ref_before.jsonl" "$T/ref_after.jsonl" \
+  "$T/ref_dry.json" "$T/ref_wet.json" $N <<'EOF'
+import json, sys
+from collections import Counter
+def load(path):
+    return {r["id"]: r for r in map(json.loads, open(path))}
+before, after = load(sys.argv[1]), load(sys.argv[2])
+assert len(before) == len(after) == int(sys.argv[5])
+def table(results, key):
+    hits, ads, flagged = Counter(), Counter(), Counter()
+    for r in results.values():
+        names = Counter(h[key] for h in r["hits"])
+        for name, n in names.items():
+            hits[name] += n
+            ads[name] += 1
+            flagged[name] += r["flagged"]
+    return hits, ads, flagged
+for path in sys.argv[3:5]:
+    rep = json.load(open(path))
+    assert rep["complete"] and rep["rescanned"] == len(before), (path, rep["rescanned"])
+    for key, section in (("rule", "rules"), ("category", "categories")):
+        hb, ab, fb = table(before, key)
+        ha, aa, fa = table(after, key)
+        names = set(hb) | set(ha)
+        assert set(rep[section]) == names, (path, section, set(rep[section]) ^ names)
+        for name in names:
+            d = rep[section][name]
+            got = (d["hits_before"], d["hits_after"], d["ads_before"], d["ads_after"], d["flagged_before"], d["flagged_after"])
+            want = (hb[name], ha[name], ab[name], aa[name], fb[name], fa[name])
+            assert got == want, (path, section, name, got, want)
+    assert rep["flagged_before"] == sum(r["flagged"] for r in before.values())
+    assert rep["flagged_after"] == sum(r["flagged"] for r in after.values())
+    newly = sum(after[i]["flagged"] and not before[i]["flagged"] for i in before)
+    gone = sum(before[i]["flagged"] and not after[i]["flagged"] for i in before)
+    assert (rep["newly_flagged"], rep["no_longer_flagged"]) == (newly, gone), (rep["newly_flagged"], newly)
+    changed = sum(before[i]["score"] != after[i]["score"] or before[i]["flagged"] != after[i]["flagged"] or
+                  [(h["rule"], h["start"], h["end"]) for h in before[i]["hits"]] !=
+                  [(h["rule"], h["start"], h["end"]) for h in after[i]["hits"]] for i in before)
+    assert rep["changed"] == changed, (path, rep["changed"], changed)
+EOF
+
+# ---- store compact
+"$VIGIL" leads list --data "$R" --limit 100000 --json > "$T/ref_leads.jsonl"
+"$VIGIL" store compact --data "$R" > "$T/compact.txt" 2>&1
+check "store compact exits 0" test $? -eq 0
+check "store compact reports the table files" \
+  grep -Eq "^store .* compacted in [0-9.]+ s: table files [0-9.]+ MB -> [0-9.]+ MB$" "$T/compact.txt"
+"$VIGIL" store compact --data "$R" --json > "$T/compact.json"
+check "store compact --json: nothing left to do the second time" python3 - "$T/compact.json" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["bytes_before"] == j["bytes_after"] > 0, j
+EOF
+"$VIGIL" leads list --data "$R" --limit 100000 --json > "$T/ref_leads_compacted.jsonl"
+check "compaction leaves the leads as they were" cmp -s "$T/ref_leads.jsonl" "$T/ref_leads_compacted.jsonl"
+"$VIGIL" store check --data "$R" > "$T/compact_check.txt" 2>&1
+check "compacted store is consistent" grep -q "^consistent" "$T/compact_check.txt"
+"$VIGIL" store compact --data "$T/no-store" > /dev/null 2> "$T/compact_missing.err"
+check "store compact of a missing store exits 2" test $? -eq 2
+check "store compact says there is no store" grep -q "there is no store at $T/no-store" "$T/compact_missing.err"
+
 echo "store_cli_test: $PASSES passed, $FAILS failed"
 [ $FAILS -eq 0 ]
