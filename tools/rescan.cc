@@ -79,6 +79,19 @@ struct RescanBatch {
   Status error;
 };
 
+// What a batch hands the store until its commit: the updates and the
+// results they point at. The rest of the batch (the stored ads, the
+// results that did not change, the decoded findings before) is freed at
+// delivery, on the delivering worker, instead of after the commit on the
+// store's writer thread: less memory held by the commit window, and the
+// frees stay off the writer.
+struct PendingWrite {
+  std::vector<scanner::ScanResult> results;
+  std::vector<storage::FindingsUpdate> updates;  // updates[i].result == &results[i]
+  uint64_t bytes = 0;
+  uint64_t examined = 0;
+};
+
 struct WorkerState {
   std::unique_ptr<scanner::ScanContext> context;
   std::string encoded;                                  // the latest result, encoded
@@ -604,9 +617,9 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   // wait for a sync. Progress is reported once a batch is durable.
   constexpr size_t kMaxInFlight = 32;
   CommitWindow window(kMaxInFlight);
-  const auto report_progress = [&](const RescanBatch& batch, uint64_t examined, uint64_t rescanned) {
-    p.bytes += batch.bytes;
-    p.run_ads += batch.examined;
+  const auto report_progress = [&](uint64_t bytes, uint64_t batch_examined, uint64_t examined, uint64_t rescanned) {
+    p.bytes += bytes;
+    p.run_ads += batch_examined;
     p.examined = examined;
     p.rescanned = rescanned;
     p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -621,7 +634,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     KeepLargest(&report.largest_changes, options_.top_score_changes);
     const uint64_t examined = report.examined, rescanned = report.rescanned;
     if (options_.dry_run) {
-      report_progress(batch, examined, rescanned);
+      report_progress(batch.bytes, batch.examined, examined, rescanned);
       return Status::Ok();
     }
     storage::CheckpointWrite checkpoint{kRescanCheckpoint, Dump(Json{{"done", false},
@@ -630,12 +643,20 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
                                                                        {"started_at_ms", started_at_ms},
                                                                        {"report", ReportToJson(report)}})};
     if (Status s = window.Begin(); !s.ok()) return s;
-    auto owned = std::make_shared<RescanBatch>(std::move(batch));
+    auto owned = std::make_shared<PendingWrite>();
+    owned->bytes = batch.bytes;
+    owned->examined = batch.examined;
+    owned->updates = std::move(batch.updates);
+    owned->results.reserve(owned->updates.size());  // no reallocation: the pointers below stay valid
+    for (storage::FindingsUpdate& u : owned->updates) {
+      owned->results.push_back(std::move(batch.results[u.result - batch.results.data()]));
+      u.result = &owned->results.back();
+    }
     store_->ReplaceFindingsAsync(owned->updates, std::move(checkpoint),
                                  [&window, &report_progress, owned, examined, rescanned](
                                      const Status& s, const storage::ReplaceStats&) {
                                    window.End(s, [&] {
-                                     if (s.ok()) report_progress(*owned, examined, rescanned);
+                                     if (s.ok()) report_progress(owned->bytes, owned->examined, examined, rescanned);
                                    });
                                  });
     return Status::Ok();
