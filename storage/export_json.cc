@@ -24,6 +24,10 @@ std::string ExportRecordToJson(const ExportRecord& r, bool include_text) {
   }
   if (include_text) j["text"] = d.text;
   j["pack_version"] = r.findings.pack_version;
+  if (r.unchanged_by) {
+    j["unchanged_by"] = {{"pack", r.unchanged_by->pack},
+                         {"finished_at", FormatIsoTime(r.unchanged_by->finished_at_ms / 1000)}};
+  }
   j["score"] = r.lead.score;
   j["base_score"] = r.lead.base_score;
   j["flagged"] = r.lead.flagged;

@@ -240,6 +240,14 @@ struct ExportRecord {
   std::vector<std::string> finding_ids;
   LeadRecord lead;
   ReviewRecord review;
+  // A later pack that read this version in a completed rescan and found
+  // the same findings (the label stays the pack that produced them). The
+  // store leaves it empty; the tools, which know rescans, fill it.
+  struct Citation {
+    std::string pack;  // "name@version"
+    int64_t finished_at_ms = 0;
+  };
+  std::optional<Citation> unchanged_by;
 };
 
 struct ExportResult {

@@ -904,11 +904,13 @@ void ApiService::Export(Context& c) {
     c.response = Error(400, "say what to export: status, entity or ids");
     return;
   }
+  const Result<std::string> rescan_record = tools::ReadLastRescanRecord(*store_);
   Result<storage::ExportResult> r = store_->Export(q, c.principal.user);
   if (!r.ok()) {
     c.response = Error(HttpStatusOf(r.status()), r.status().message());
     return;
   }
+  tools::CiteLastRescan(*store_, rescan_record, &r->records);
   std::string out;
   if (format == "jsonl") {
     for (const storage::ExportRecord& rec : r->records) {
@@ -918,7 +920,7 @@ void ApiService::Export(Context& c) {
     c.response.content_type = "application/x-ndjson; charset=utf-8";
   } else {
     out = "ad_id,version,content_hash,url,source,city,posted_at,fetched_at,score,flagged,categories,status,"
-          "pack_version,rules,text\r\n";
+          "pack_version,rules,text,unchanged_by_pack,unchanged_by_finished_at\r\n";
     for (const storage::ExportRecord& rec : r->records) {
       std::vector<std::string> rule_ids;
       for (const scanner::Hit& h : rec.findings.hits) rule_ids.push_back(h.rule);
@@ -938,7 +940,9 @@ void ApiService::Export(Context& c) {
                                          storage::ReviewStatusName(rec.review.status),
                                          rec.lead.pack_version,
                                          Join(rule_ids, ";"),
-                                         text};
+                                         text,
+                                         rec.unchanged_by ? rec.unchanged_by->pack : std::string(),
+                                         rec.unchanged_by ? IsoMs(rec.unchanged_by->finished_at_ms) : std::string()};
       for (size_t i = 0; i < fields.size(); ++i) {
         if (i) out += ',';
         out += CsvField(fields[i]);

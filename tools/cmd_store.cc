@@ -626,7 +626,9 @@ void AppendCsv(const storage::ExportRecord& r, const std::string& export_id, std
     } else {
       *out += ",,,,,,,";
     }
-    *out += "," + export_id + "\n";
+    *out += "," + export_id + ",";
+    *out += r.unchanged_by ? CsvField(r.unchanged_by->pack) + "," + IsoMs(r.unchanged_by->finished_at_ms) : ",";
+    *out += "\n";
   };
   if (r.findings.hits.empty()) row(nullptr, "");
   for (size_t i = 0; i < r.findings.hits.size(); ++i) {
@@ -745,16 +747,19 @@ int RunExport(const ExportFlags& f) {
   std::unique_ptr<Store> store =
       OpenStoreForWriting(f.data, /*create=*/false, "export", "GET /v1/export", &exit_code);
   if (!store) return exit_code;
+  const Result<std::string> rescan_record = ReadLastRescanRecord(*store);
   Result<storage::ExportResult> result = store->Export(q, f.user);
   if (!result.ok()) {
     std::fprintf(stderr, "vigil export: %s\n", result.status().message().c_str());
     return result.status().IsInvalidArgument() || result.status().IsNotFound() ? 1 : 2;
   }
+  CiteLastRescan(*store, rescan_record, &result->records);
   const std::string export_id = std::to_string(result->audit_seq);
   std::string out;
   if (f.format == "csv") {
     out = "ad_id,version,url,source,city,posted_at,fetched_at,ingested_at,content_hash,pack_version,score,flagged,"
-          "status,rule_id,finding_id,category,start,end,weight,evidence,match,export_audit_seq\n";
+          "status,rule_id,finding_id,category,start,end,weight,evidence,match,export_audit_seq,unchanged_by_pack,"
+          "unchanged_by_finished_at\n";
     for (const storage::ExportRecord& r : result->records) AppendCsv(r, export_id, &out);
   } else {
     for (const storage::ExportRecord& r : result->records) {

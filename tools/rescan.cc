@@ -405,6 +405,15 @@ Result<LastRescan> LastRescanThatRead(const storage::Store& store, const Result<
   return last;
 }
 
+void CiteLastRescan(const storage::Store& store, const Result<std::string>& record_before,
+                    std::vector<storage::ExportRecord>* records) {
+  for (storage::ExportRecord& r : *records) {
+    if (Result<LastRescan> last = LastRescanThatRead(store, record_before, r.ad, r.findings.pack_version); last.ok()) {
+      r.unchanged_by = storage::ExportRecord::Citation{last->pack, last->finished_at_ms};
+    }
+  }
+}
+
 std::string RescanReport::ToJson() const { return Dump(ReportToJson(*this)); }
 
 std::string RescanReport::ToText(size_t max_rules) const {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -373,6 +374,23 @@ TEST_CASE("rescans: admin starts one with the reloaded pack, polls progress, get
   CHECK(a1["pack_version"] == "test@0.1.0");
   CHECK(a1["unchanged_by"]["pack"] == "test@0.2.0");
   CHECK(a1["unchanged_by"]["finished_at"].get<std::string>().size() == 20);
+  // So do exports: JSON Lines per record, CSV in its last two columns.
+  ApiResponse exported = f.Call("GET", "/v1/export?ids=a1,a3", f.investigator);
+  REQUIRE(exported.status == 200);
+  std::map<std::string, json> rows;
+  for (size_t pos = 0, nl; (nl = exported.body.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+    json row = json::parse(exported.body.substr(pos, nl - pos));
+    rows[row["ad_id"]] = row;
+  }
+  REQUIRE(rows.size() == 2);
+  CHECK(rows["a1"]["unchanged_by"]["pack"] == "test@0.2.0");
+  CHECK(rows["a1"]["unchanged_by"]["finished_at"] == a1["unchanged_by"]["finished_at"]);
+  CHECK_FALSE(rows["a3"].contains("unchanged_by"));
+  ApiResponse csv = f.Call("GET", "/v1/export?ids=a1&format=csv", f.investigator);
+  REQUIRE(csv.status == 200);
+  CHECK(csv.body.find(",unchanged_by_pack,unchanged_by_finished_at\r\n") != std::string::npos);
+  CHECK(csv.body.find(",\"test@0.2.0\",\"" + a1["unchanged_by"]["finished_at"].get<std::string>() + "\"\r\n") !=
+        std::string::npos);
   // Live ingest uses the new pack at once.
   CHECK(Body(f.Call("POST", "/v1/ads", f.ingest, R"({"id":"a4","text":"a sofa"})"))["flagged"] == 1);
   CHECK(Body(f.Call("GET", "/v1/audit?action=rescan", f.admin))["events"].size() == 1);

@@ -276,6 +276,31 @@ print(next(r["id"] for r in map(json.loads, open(sys.argv[1])) if r["pack_versio
 "$VIGIL" leads show --data "$T/a" --color never "$KEPT" > "$T/kept.txt"
 check "an ad left as it was says the new pack found the same" \
   grep -q "pack:         core@1.0.0 (core@1.1.0 found the same in the rescan finished 20" "$T/kept.txt"
+REWRITTEN=$(python3 -c 'import json, sys
+print(next(r["id"] for r in map(json.loads, open(sys.argv[1])) if r["pack_version"] == "core@1.1.0"))' "$T/a_all.jsonl")
+"$VIGIL" export --data "$T/a" --ad "$KEPT" --ad "$REWRITTEN" --format jsonl --user alice -o "$T/cite.jsonl" 2> /dev/null
+check "export cites the rescan for the ad it left as it was, not for the rewritten one" \
+  python3 - "$T/cite.jsonl" "$KEPT" "$REWRITTEN" <<'EOF'
+import json, sys
+rows = {r["ad_id"]: r for r in map(json.loads, open(sys.argv[1]))}
+kept, rewritten = rows[sys.argv[2]], rows[sys.argv[3]]
+assert kept["pack_version"] == "core@1.0.0" and kept["unchanged_by"]["pack"] == "core@1.1.0", kept.get("unchanged_by")
+assert kept["unchanged_by"]["finished_at"].startswith("20"), kept["unchanged_by"]
+assert rewritten["pack_version"] == "core@1.1.0" and "unchanged_by" not in rewritten
+EOF
+"$VIGIL" export --data "$T/a" --ad "$KEPT" --ad "$REWRITTEN" --format csv --user alice -o "$T/cite.csv" 2> /dev/null
+check "export csv: unchanged_by columns at the end, filled for the ad left as it was" \
+  python3 - "$T/cite.csv" "$KEPT" "$REWRITTEN" <<'EOF'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+header = rows[0]
+assert header[-3:] == ["export_audit_seq", "unchanged_by_pack", "unchanged_by_finished_at"], header[-3:]
+assert all(len(r) == len(header) for r in rows), [len(r) for r in rows]
+kept = [r for r in rows[1:] if r[0] == sys.argv[2]]
+rewritten = [r for r in rows[1:] if r[0] == sys.argv[3]]
+assert kept and all(r[-2] == "core@1.1.0" and r[-1].startswith("20") for r in kept), kept
+assert rewritten and all(r[-2] == "" and r[-1] == "" for r in rewritten), rewritten
+EOF
 "$VIGIL" rescan --data "$T/a" --rules "$PACK2" --report "$T/a_again.json" > /dev/null 2>&1
 check "a second rescan with the same pack finds the store current" python3 - "$T/a_again.json" <<'EOF'
 import json, sys
