@@ -836,6 +836,75 @@ bool LoadPackFromFiles(const std::string& dir, std::vector<PackFile> files, Pack
   return diags->ErrorCount() == errors_before;
 }
 
+// Reads the YAML files under `dir` ('.' entries skipped), in directory
+// order; what cannot be listed or read, or is too large, goes to
+// *read_errors instead.
+static void ReadFiles(const std::string& dir, std::vector<PackFile>* files, std::vector<Diagnostic>* read_errors) {
+  std::error_code ec;
+  auto read_error = [&](const std::string& path, const std::string& message) {
+    Diagnostic d;
+    d.code = "V002";
+    d.location.file = path;
+    d.message = message;
+    d.help = "check that the file exists and is readable by this user";
+    read_errors->push_back(std::move(d));
+  };
+  fs::recursive_directory_iterator it(dir, ec), end;
+  if (ec) read_error(dir, "cannot list pack folder: " + ec.message());
+  for (; !ec && it != end; it.increment(ec)) {
+    const fs::directory_entry& entry = *it;
+    std::string name = entry.path().filename().string();
+    if (!name.empty() && name[0] == '.') {
+      if (entry.is_directory(ec)) it.disable_recursion_pending();
+      ec.clear();
+      continue;
+    }
+    std::error_code type_ec;
+    if (!entry.is_regular_file(type_ec) || !HasYamlExtension(entry.path())) continue;
+    std::string relative = fs::path(entry.path()).lexically_relative(dir).generic_string();
+    std::string display = DisplayPath(dir, relative);
+    std::error_code size_ec;
+    uintmax_t size = entry.file_size(size_ec);
+    if (size_ec) {
+      read_error(display, "cannot read file: " + size_ec.message());
+      continue;
+    }
+    if (size > kMaxPackFileBytes) {
+      Diagnostic d;
+      d.code = "V004";
+      d.location.file = display;
+      d.message = "file is " + std::to_string(size >> 20) + " MiB, over the " +
+                  std::to_string(kMaxPackFileBytes >> 20) + " MiB limit";
+      d.help = "split the rules over several files";
+      read_errors->push_back(std::move(d));
+      continue;
+    }
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.is_open() || in.bad()) {
+      read_error(display, "cannot read file");
+      continue;
+    }
+    files->push_back(PackFile{relative, std::move(bytes)});
+  }
+  if (ec) read_error(dir, "cannot list pack folder: " + ec.message());
+}
+
+bool ReadPackFiles(const std::string& dir, std::vector<PackFile>* files, std::string* content_hash) {
+  files->clear();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return false;
+  std::vector<Diagnostic> read_errors;
+  ReadFiles(dir, files, &read_errors);
+  if (!read_errors.empty()) {
+    files->clear();
+    return false;
+  }
+  SortPackFiles(files);
+  *content_hash = PackContentHash(*files);
+  return true;
+}
+
 bool LoadPack(const std::string& dir, Pack* pack, Diagnostics* diags) {
   std::error_code ec;
   fs::file_status status = fs::status(dir, ec);
@@ -867,54 +936,7 @@ bool LoadPack(const std::string& dir, Pack* pack, Diagnostics* diags) {
 
   std::vector<PackFile> files;
   std::vector<Diagnostic> read_errors;
-  auto read_error = [&](const std::string& path, const std::string& message) {
-    Diagnostic d;
-    d.code = "V002";
-    d.location.file = path;
-    d.message = message;
-    d.help = "check that the file exists and is readable by this user";
-    read_errors.push_back(std::move(d));
-  };
-  fs::recursive_directory_iterator it(dir, ec), end;
-  if (ec) read_error(dir, "cannot list pack folder: " + ec.message());
-  for (; !ec && it != end; it.increment(ec)) {
-    const fs::directory_entry& entry = *it;
-    std::string name = entry.path().filename().string();
-    if (!name.empty() && name[0] == '.') {
-      if (entry.is_directory(ec)) it.disable_recursion_pending();
-      ec.clear();
-      continue;
-    }
-    std::error_code type_ec;
-    if (!entry.is_regular_file(type_ec) || !HasYamlExtension(entry.path())) continue;
-    std::string relative = fs::path(entry.path()).lexically_relative(dir).generic_string();
-    std::string display = DisplayPath(dir, relative);
-    std::error_code size_ec;
-    uintmax_t size = entry.file_size(size_ec);
-    if (size_ec) {
-      read_error(display, "cannot read file: " + size_ec.message());
-      continue;
-    }
-    if (size > kMaxPackFileBytes) {
-      Diagnostic d;
-      d.code = "V004";
-      d.location.file = display;
-      d.message = "file is " + std::to_string(size >> 20) + " MiB, over the " +
-                  std::to_string(kMaxPackFileBytes >> 20) + " MiB limit";
-      d.help = "split the rules over several files";
-      read_errors.push_back(std::move(d));
-      continue;
-    }
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.is_open() || in.bad()) {
-      read_error(display, "cannot read file");
-      continue;
-    }
-    files.push_back(PackFile{relative, std::move(bytes)});
-  }
-  if (ec) read_error(dir, "cannot list pack folder: " + ec.message());
-
+  ReadFiles(dir, &files, &read_errors);
   bool ok = LoadPackFromFiles(dir, std::move(files), pack, diags);
   for (Diagnostic& d : read_errors) diags->Add(std::move(d));
   return ok && read_errors.empty();

@@ -49,6 +49,13 @@ bool LoadPack(const std::string& dir, Pack* pack, Diagnostics* diags);
 bool LoadPackFromFiles(const std::string& dir, std::vector<PackFile> files, Pack* pack,
                        Diagnostics* diags);
 
+// The files LoadPack would parse, in the order it hashes them, and their
+// content hash (PackContentHash), without parsing them: what a start-up
+// needs to find the pack's compiled form in the cache. False, with no
+// files, when `dir` is not a folder or a file cannot be listed or read or
+// is too large (LoadPack reports why).
+bool ReadPackFiles(const std::string& dir, std::vector<PackFile>* files, std::string* content_hash);
+
 // The content hash LoadPack stores in Pack::content_hash: SHA-256 over each
 // file's relative path, length and bytes, in the order given. Changes when
 // any byte, name or the set of files changes.

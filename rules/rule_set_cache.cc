@@ -1,6 +1,7 @@
 #include "rules/rule_set_cache.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -110,6 +111,44 @@ std::shared_ptr<const CompiledRuleSet> RuleSetCache::Find(const Pack& pack, Cach
   outcome->kind = CacheOutcome::Kind::kRebuilt;
   outcome->reason = cached.ok() ? "cache entry belongs to another pack version" : cached.status().message();
   return nullptr;
+}
+
+namespace {
+
+// The clean mark of a content hash for a program: a small file holding
+// the name of the entry (PathFor) that program loaded with nothing to say.
+std::string CleanMarkPath(const std::string& directory, const std::string& content_hash, const std::string& program) {
+  return fmt::format("{}/{}-{:016x}-{}.clean", directory, content_hash.substr(0, 32), Fnv1a64(EngineFingerprint()),
+                     program);
+}
+
+}  // namespace
+
+std::string RuleSetCache::ProgramIdentity() {
+  struct stat st {};
+  if (::stat("/proc/self/exe", &st) != 0) return "";
+  const std::string id = fmt::format("{}:{}:{}:{}.{}", static_cast<unsigned long long>(st.st_dev),
+                                     static_cast<unsigned long long>(st.st_ino), static_cast<long long>(st.st_size),
+                                     static_cast<long long>(st.st_mtim.tv_sec), static_cast<long>(st.st_mtim.tv_nsec));
+  return fmt::format("{:016x}", Fnv1a64(id));
+}
+
+std::shared_ptr<const CompiledRuleSet> RuleSetCache::FindClean(const std::string& content_hash,
+                                                               const std::string& program) const {
+  if (directory_.empty() || program.empty() || content_hash.size() < 32) return nullptr;
+  Result<std::string> entry = ReadFileToString(CleanMarkPath(directory_, content_hash, program));
+  if (!entry.ok() || entry->empty() || entry->find('/') != std::string::npos) return nullptr;
+  Result<std::string> bytes = ReadFileToString(directory_ + "/" + *entry);
+  if (!bytes.ok()) return nullptr;
+  Result<std::shared_ptr<const CompiledRuleSet>> cached = DeserializeRuleSet(*bytes);
+  if (!cached.ok() || (*cached)->pack_hash() != content_hash) return nullptr;
+  return *cached;
+}
+
+void RuleSetCache::MarkClean(const Pack& pack, const std::string& program) const {
+  if (directory_.empty() || program.empty() || pack.content_hash.size() < 32) return;
+  const std::string entry = std::filesystem::path(PathFor(pack)).filename().string();
+  (void)WriteFileAtomically(CleanMarkPath(directory_, pack.content_hash, program), entry);
 }
 
 Result<std::shared_ptr<const CompiledRuleSet>> RuleSetCache::GetOrCompile(const Pack& pack,

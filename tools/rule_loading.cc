@@ -55,6 +55,22 @@ Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::str
     }
     return set;
   }
+  std::string cache_dir = options.cache_dir == "<default>" ? rules::RuleSetCache::DefaultDirectory()
+                                                           : options.cache_dir;
+  rules::RuleSetCache cache(cache_dir);
+  const std::string program = rules::RuleSetCache::ProgramIdentity();
+  // A pack this program loaded before with nothing to report: found from
+  // its bytes alone (RuleSetCache::FindClean).
+  {
+    std::vector<rules::PackFile> files;
+    std::string content_hash;
+    if (rules::ReadPackFiles(path, &files, &content_hash)) {
+      if (std::shared_ptr<const rules::CompiledRuleSet> clean = cache.FindClean(content_hash, program)) {
+        if (diagnostics) diagnostics->clear();
+        return clean;
+      }
+    }
+  }
   rules::Pack pack;
   rules::Diagnostics diags;
   const auto lint_failed = [&] {
@@ -66,12 +82,10 @@ Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::str
   // form is not in the cache (see rules::LintOptions::check_engines): they
   // were ~80% of a start-up's lint.
   if (!LoadAndLintPack(path, &pack, &diags, /*check_engines=*/false)) return lint_failed();
-  std::string cache_dir = options.cache_dir == "<default>" ? rules::RuleSetCache::DefaultDirectory()
-                                                           : options.cache_dir;
-  rules::RuleSetCache cache(cache_dir);
   rules::CacheOutcome outcome;
   if (std::shared_ptr<const rules::CompiledRuleSet> cached = cache.Find(pack, &outcome)) {
     if (diagnostics) *diagnostics = diags.ToString();
+    if (diags.items.empty()) cache.MarkClean(pack, program);
     return cached;
   }
   rules::LintOptions engines;
@@ -84,6 +98,7 @@ Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::str
   if (!set.ok()) {
     return Status::InvalidArgument(fmt::format("{}: the pack does not compile: {}", path, set.status().message()));
   }
+  if (diags.items.empty() && outcome.kind != rules::CacheOutcome::Kind::kDisabled) cache.MarkClean(pack, program);
   return set;
 }
 
