@@ -31,6 +31,8 @@ struct PatternProgram {
   uint32_t index_in_rule = 0;   // which pattern (or unless pattern) of the rule
   bool is_unless = false;
   bool raw = false;             // runs on the original text, not the normalised one
+  // The pattern itself, for patterns without a literal set (the scanner
+  // tries non-literal `unless` windows with it); null when `literal` is set.
   std::unique_ptr<RE2> re2;
   // `(?:pattern)\z`, for rule patterns without a literal set: given an
   // end offset Hyperscan reported, RE2 runs its reverse DFA back from that

@@ -126,24 +126,32 @@ bool BuildPatternPrograms(CompiledRuleSet* set, const Pack* pack, Diagnostics* d
       program.index_in_rule = index;
       program.is_unless = is_unless;
       program.raw = rule.match_on == MatchOn::kRaw;
-      program.re2 = std::make_unique<RE2>(regex, re2_options);
-      if (!program.re2->ok()) {
-        Diagnostic d;
-        d.code = "V201";
-        d.rule_id = rule.id;
-        d.message = fmt::format("RE2 rejects pattern '{}': {}", regex, program.re2->error());
-        d.help = "use the syntax both Hyperscan and RE2 accept (no backreferences or lookaround)";
-        if (source) {
-          const auto& list = is_unless ? source->unless.patterns : source->patterns;
-          if (index < list.size()) d.location = list[index].location;
+      // A set loaded from the cache (no pack) was checked by RE2 when it was
+      // compiled: a pattern its literal set confirms needs no RE2 program
+      // (building them was a third of a cached start-up's instructions).
+      if (!pack && !program.raw) program.literal = LiteralSet::FromPattern(regex);
+      if (!program.literal) {
+        auto re2 = std::make_unique<RE2>(regex, re2_options);
+        if (!re2->ok()) {
+          Diagnostic d;
+          d.code = "V201";
+          d.rule_id = rule.id;
+          d.message = fmt::format("RE2 rejects pattern '{}': {}", regex, re2->error());
+          d.help = "use the syntax both Hyperscan and RE2 accept (no backreferences or lookaround)";
+          if (source) {
+            const auto& list = is_unless ? source->unless.patterns : source->patterns;
+            if (index < list.size()) d.location = list[index].location;
+          }
+          diags->Add(std::move(d));
+          ok = false;
+        } else {
+          if (!program.raw) program.literal = LiteralSet::FromPattern(regex);
+          if (!program.literal) program.re2 = std::move(re2);
         }
-        diags->Add(std::move(d));
-        ok = false;
       }
-      if (!program.raw && program.re2->ok()) program.literal = LiteralSet::FromPattern(regex);
       // Ends of a literal set's matches are confirmed by its trie: RE2's
       // reverse program is built only for the others.
-      if (!is_unless && program.re2->ok() && !program.literal) {
+      if (!is_unless && program.re2 && !program.literal) {
         program.re2_at_end = std::make_unique<RE2>("(?:" + regex + ")\\z", re2_options);
       }
       if (is_unless) impl.unless_of_rule[r].push_back(static_cast<uint32_t>(impl.patterns.size()));
