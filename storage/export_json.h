@@ -1,7 +1,9 @@
 // JSON form of exported ads: one object per ExportRecord, for JSON Lines
 // files handed to other agencies. Carries the provenance a recipient needs
 // to check what they got: url, fetched_at, ingest time, content hash,
-// version, rule ids with finding ids and spans, the pack version.
+// version, rule ids with finding ids and spans, the pack version, and
+// `unchanged_by` ({"pack","finished_at"}) when a later pack's completed
+// rescan read the ad and found the same findings (ExportRecord).
 //
 // Pure function; thread-safe.
 #pragma once

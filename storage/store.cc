@@ -2549,8 +2549,8 @@ Status Store::Compact(CompactStats* stats) {
     }
     return total;
   };
-  stats->bytes_before = live_bytes();
   if (Status s = Flush(); !s.ok()) return s;
+  stats->bytes_before = live_bytes();
   // A family whose files are all in the last level is left as it is (vigil
   // sets no compaction filter, so rewriting them would change nothing);
   // any other is compacted whole into the last level.

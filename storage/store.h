@@ -415,7 +415,8 @@ class Store {
   // Flushes, then compacts every family into its last level, compressed,
   // and waits for it: what background compactions would do over time,
   // done now (after a bulk import, or to reclaim the space of replaced
-  // findings after a rescan). Table-file bytes before and after in *stats.
+  // findings after a rescan). Table-file bytes after the flush and after
+  // the compaction in *stats (required).
   Status Compact(CompactStats* stats);
   // Overwrites the stored schema version (tests of the refusal path).
   Status SetSchemaVersionForTesting(uint32_t version);

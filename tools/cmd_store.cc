@@ -698,8 +698,8 @@ struct CompactFlags {
 // store cannot be opened for writing or the compaction failed.
 int RunStoreCompact(const CompactFlags& f) {
   int exit_code = 0;
-  std::unique_ptr<Store> store = OpenStoreForWriting(f.data, /*create=*/false, "store compact",
-                                                     "stop it first: vigild compacts in the background", &exit_code);
+  std::unique_ptr<Store> store =
+      OpenStoreForWriting(f.data, /*create=*/false, "store compact", /*api_hint=*/"", &exit_code);
   if (!store) return exit_code;
   const auto start = std::chrono::steady_clock::now();
   storage::CompactStats stats;

@@ -1,8 +1,10 @@
 // Rescanner (tools/rescan.h). The walk and the workers are
 // scanner::OrderedPipeline; each batch carries the ads it walked (the
 // checkpoint position is the last ad walked, selected or not), the new scan
-// results of the selected ones and a per-ad summary of before and after
-// from which the delivering thread builds the report. The report is part
+// results of the selected ones, and what the report needs of before and
+// after: sums per rule and category for the ads whose findings did not
+// change (SameCounts), a per-ad summary for the others (AdOutcome). The
+// delivering thread merges them into the report. The report is part
 // of the checkpoint, so a resumed run reports on the whole rescan. Writes
 // go through a CommitWindow (tools/commit_window.h), shared with
 // `vigil ingest`.
@@ -80,11 +82,11 @@ struct RescanBatch {
 };
 
 // What a batch hands the store until its commit: the updates and the
-// results they point at. The rest of the batch (the stored ads, the
-// results that did not change, the decoded findings before) is freed at
-// delivery, on the delivering worker, instead of after the commit on the
-// store's writer thread: less memory held by the commit window, and the
-// frees stay off the writer.
+// results they point at (freed by the store's writer thread once the
+// commit is reported). The rest of the batch (the stored ads, the results
+// that did not change, the decoded findings before) is freed at delivery,
+// on the delivering worker: less memory held by the commit window, and
+// most of the frees off the writer.
 struct PendingWrite {
   std::vector<scanner::ScanResult> results;
   std::vector<storage::FindingsUpdate> updates;  // updates[i].result == &results[i]
@@ -407,8 +409,13 @@ Result<LastRescan> LastRescanThatRead(const storage::Store& store, const Result<
 
 void CiteLastRescan(const storage::Store& store, const Result<std::string>& record_before,
                     std::vector<storage::ExportRecord>* records) {
+  if (!record_before.ok()) return;
+  Result<std::string> now = store.GetCheckpoint(kLastRescanCheckpoint);
+  if (!now.ok() || *now != *record_before) return;  // as LastRescanThatRead
+  Result<LastRescan> last = DecodeLastRescan(*now);
+  if (!last.ok()) return;
   for (storage::ExportRecord& r : *records) {
-    if (Result<LastRescan> last = LastRescanThatRead(store, record_before, r.ad, r.findings.pack_version); last.ok()) {
+    if (last->pack != r.findings.pack_version && last->Read(r.ad)) {
       r.unchanged_by = storage::ExportRecord::Citation{last->pack, last->finished_at_ms};
     }
   }

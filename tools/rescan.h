@@ -79,13 +79,15 @@ Result<LastRescan> DecodeLastRescan(std::string_view record);
 // version of the ad and its pack is not the findings' `label`. NotFound
 // otherwise, and when the record changed in between (a rescan that
 // started or completed meanwhile may have replaced the findings read).
-// For an export: fills each record's unchanged_by where the last
-// completed rescan read it and found the same (LastRescanThatRead).
-void CiteLastRescan(const storage::Store& store, const Result<std::string>& record_before,
-                    std::vector<storage::ExportRecord>* records);
-
 Result<LastRescan> LastRescanThatRead(const storage::Store& store, const Result<std::string>& record_before,
                                       const storage::AdRecord& ad, std::string_view label);
+
+// For an export, which reads the record (ReadLastRescanRecord) before the
+// ads: fills each record's unchanged_by where the last completed rescan
+// read it and found the same, as LastRescanThatRead decides for one ad
+// (the record is read again and decoded once for all of them).
+void CiteLastRescan(const storage::Store& store, const Result<std::string>& record_before,
+                    std::vector<storage::ExportRecord>* records);
 
 struct RescanOptions {
   int threads = 0;               // scan workers; 0: all cores

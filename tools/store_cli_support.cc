@@ -52,7 +52,10 @@ std::unique_ptr<storage::Store> OpenStoreForWriting(const std::string& dir, bool
   options.create_if_missing = create;
   Result<std::unique_ptr<storage::Store>> store = storage::Store::Open(dir, options);
   if (!store.ok()) {
-    if (store.status().IsBusy()) {
+    if (store.status().IsBusy() && api_hint.empty()) {
+      std::fprintf(stderr, "vigil %.*s: the store at %s is held by a running vigild; stop it first\n",
+                   static_cast<int>(command.size()), command.data(), dir.c_str());
+    } else if (store.status().IsBusy()) {
       std::fprintf(stderr, "vigil %.*s: the store at %s is held by a running vigild; use its API (%.*s) or stop it\n",
                    static_cast<int>(command.size()), command.data(), dir.c_str(), static_cast<int>(api_hint.size()),
                    api_hint.data());

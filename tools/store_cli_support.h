@@ -24,7 +24,8 @@ std::unique_ptr<storage::Store> OpenStoreForReading(const std::string& dir, std:
 
 // Opens the store in `dir` for writing (creating it when `create`). When
 // another process holds it, prints "the store at DIR is held by a running
-// vigild; use its API (<api_hint>) or stop it" and returns nullptr with
+// vigild; use its API (<api_hint>) or stop it" ("...; stop it first" when
+// there is no API for the command: an empty hint) and returns nullptr with
 // *exit_code 2; other failures print the reason (exit code 2 too).
 std::unique_ptr<storage::Store> OpenStoreForWriting(const std::string& dir, bool create, std::string_view command,
                                                     std::string_view api_hint, int* exit_code);

@@ -1,6 +1,7 @@
 #include "storage/keys.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -345,4 +346,50 @@ TEST_CASE("records round-trip through their encodings", "[keys]") {
   uint32_t version = 0;
   REQUIRE(DecodeSchemaVersion(EncodeSchemaVersion(7), &version));
   CHECK(version == 7);
+}
+
+TEST_CASE("findings encode to the same bytes into a reused buffer, and the format stays put", "[keys]") {
+  // Stored findings are compared byte for byte with new encodings
+  // (rescans), so the bytes of a given result must never change.
+  ScanResult r;
+  r.score = 0.5;
+  r.flagged = true;
+  r.categories = {"youth"};
+  r.pack_version = "p@1";
+  Entity e;
+  e.type = EntityType::kPhone;
+  e.value = "+17025550147";
+  e.start = 300;
+  e.end = 312;
+  e.obfuscated = true;
+  r.entities.push_back(e);
+  Hit h;
+  h.rule = "youth.fresh";
+  h.category = "youth";
+  h.start = 128;
+  h.end = 133;
+  h.match = "FRESH";
+  h.normalized = "fresh";
+  h.pattern_index = -1;
+  h.weight = 0.25;
+  h.evidence = "supported";
+  r.hits.push_back(h);
+  const std::string enc = EncodeFindings(r);
+  std::string hex;
+  for (unsigned char c : enc) hex += fmt::format("{:02x}", c);
+  CHECK(hex ==
+        "01"                                              // format
+        "000000000000e03f"                                // score 0.5, little-endian double
+        "01" "01" "05796f757468"                          // flagged, categories ["youth"]
+        "03704031"                                        // pack "p@1"
+        "01" "00" "0c2b3137303235353530313437" "ac02" "b802" "01" "00" "00" "00"  // phone entity
+        "01" "0b796f7574682e6672657368" "05796f757468" "8001" "8501" "054652455348" "056672657368"
+        "01" "000000000000d03f" "09737570706f72746564" "00"  // the hit
+        "00"                                              // no suppressed hits
+        "00");                                            // nothing truncated
+  std::string reused(4096, 'x');
+  EncodeFindings(r, &reused);
+  CHECK(reused == enc);
+  EncodeFindings(SampleFindings(), &reused);
+  CHECK(reused == EncodeFindings(SampleFindings()));
 }

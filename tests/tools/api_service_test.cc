@@ -386,11 +386,24 @@ TEST_CASE("rescans: admin starts one with the reloaded pack, polls progress, get
   CHECK(rows["a1"]["unchanged_by"]["pack"] == "test@0.2.0");
   CHECK(rows["a1"]["unchanged_by"]["finished_at"] == a1["unchanged_by"]["finished_at"]);
   CHECK_FALSE(rows["a3"].contains("unchanged_by"));
-  ApiResponse csv = f.Call("GET", "/v1/export?ids=a1&format=csv", f.investigator);
+  ApiResponse csv = f.Call("GET", "/v1/export?ids=a1,a3&format=csv", f.investigator);
   REQUIRE(csv.status == 200);
-  CHECK(csv.body.find(",unchanged_by_pack,unchanged_by_finished_at\r\n") != std::string::npos);
-  CHECK(csv.body.find(",\"test@0.2.0\",\"" + a1["unchanged_by"]["finished_at"].get<std::string>() + "\"\r\n") !=
-        std::string::npos);
+  const std::string header = csv.body.substr(0, csv.body.find("\r\n"));
+  CHECK(header.substr(header.size() - 43) == ",unchanged_by_pack,unchanged_by_finished_at");
+  CHECK(std::count(header.begin(), header.end(), ',') == 16);  // 17 columns
+  // Every row: 17 quoted fields (the test ads' texts hold no quote or comma).
+  for (size_t pos = csv.body.find("\r\n") + 2, end; (end = csv.body.find("\r\n", pos)) != std::string::npos;
+       pos = end + 2) {
+    const std::string row = csv.body.substr(pos, end - pos);
+    CHECK(std::count(row.begin(), row.end(), '"') == 34);
+    if (row.rfind("\"a1\"", 0) == 0) {
+      CHECK(row.find(",\"test@0.2.0\",\"" + a1["unchanged_by"]["finished_at"].get<std::string>() + "\"") !=
+            std::string::npos);
+    } else {
+      CHECK(row.rfind("\"a3\"", 0) == 0);
+      CHECK(row.substr(row.size() - 6) == ",\"\",\"\"");
+    }
+  }
   // Live ingest uses the new pack at once.
   CHECK(Body(f.Call("POST", "/v1/ads", f.ingest, R"({"id":"a4","text":"a sofa"})"))["flagged"] == 1);
   CHECK(Body(f.Call("GET", "/v1/audit?action=rescan", f.admin))["events"].size() == 1);

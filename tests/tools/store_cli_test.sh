@@ -189,6 +189,10 @@ check "store check while held works" grep -q "^consistent" "$T/check_held.txt"
 "$VIGIL" ingest --data "$D" "$T/corpus.jsonl" 2> "$T/busy2.err"
 check "second ingest exits 2" test $? -eq 2
 check "second ingest says how" grep -q "use its API (POST /v1/ads)" "$T/busy2.err"
+"$VIGIL" store compact --data "$D" > /dev/null 2> "$T/busy3.err"
+check "store compact while held exits 2" test $? -eq 2
+check "store compact while held says to stop vigild" \
+  grep -q "the store at $D is held by a running vigild; stop it first$" "$T/busy3.err"
 printf '{"id":"ad-x2","text":"fresh"}\n' >&3
 exec 3>&-
 wait $HOLDER
@@ -323,8 +327,11 @@ R=$T/ref
 "$VIGIL" scan --no-progress --rules "$PACK2" "$T/corpus.jsonl" > "$T/ref_after.jsonl" 2> /dev/null
 "$VIGIL" rescan --data "$R" --rules "$PACK2" --dry-run --report "$T/ref_dry.json" > /dev/null 2>&1
 "$VIGIL" rescan --data "$R" --rules "$PACK2" --batch 100 --report "$T/ref_wet.json" > /dev/null 2>&1
+# Again with the same pack: every ad's findings are as stored (summed per
+# batch instead of merged per ad), and the tables must say so.
+"$VIGIL" rescan --data "$R" --rules "$PACK2" --dry-run --batch 7 --report "$T/ref_same.json" > /dev/null 2>&1
 check "rescan reports match vigil scan with both packs" python3 - "$T/ref_before.jsonl" "$T/ref_after.jsonl" \
-  "$T/ref_dry.json" "$T/ref_wet.json" $N <<'EOF'
+  "$T/ref_dry.json" "$T/ref_wet.json" $N "$T/ref_same.json" <<'EOF'
 import json, sys
 from collections import Counter
 def load(path):
@@ -340,9 +347,15 @@ def table(results, key):
             ads[name] += 1
             flagged[name] += r["flagged"]
     return hits, ads, flagged
-for path in sys.argv[3:5]:
+for path, before in ((sys.argv[3], before), (sys.argv[4], before), (sys.argv[6], after)):
     rep = json.load(open(path))
     assert rep["complete"] and rep["rescanned"] == len(before), (path, rep["rescanned"])
+    if before is after:  # the second rescan: the labels as the first left them
+        written = json.load(open(sys.argv[4]))["written"]
+        packs = {"core@1.0.0": len(before) - written, "core@1.1.0": written}
+    else:
+        packs = {"core@1.0.0": len(before)}
+    assert rep["packs_before"] == packs, (path, rep["packs_before"], packs)
     for key, section in (("rule", "rules"), ("category", "categories")):
         hb, ab, fb = table(before, key)
         ha, aa, fa = table(after, key)
@@ -362,12 +375,21 @@ for path in sys.argv[3:5]:
                   [(h["rule"], h["start"], h["end"]) for h in before[i]["hits"]] !=
                   [(h["rule"], h["start"], h["end"]) for h in after[i]["hits"]] for i in before)
     assert rep["changed"] == changed, (path, rep["changed"], changed)
+    if before is after:
+        assert rep["written"] == 0 and not any(d["gained_examples"] or d["lost_examples"]
+                                               for d in rep["rules"].values()), path
 EOF
 
 # ---- store compact
 "$VIGIL" leads list --data "$R" --limit 100000 --json > "$T/ref_leads.jsonl"
-"$VIGIL" store compact --data "$R" > "$T/compact.txt" 2>&1
+"$VIGIL" store compact --data "$R" --json > "$T/compact1.json" 2>&1
 check "store compact exits 0" test $? -eq 0
+check "store compact shrinks a freshly written store" python3 - "$T/compact1.json" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert 0 < j["bytes_after"] < j["bytes_before"], j
+EOF
+"$VIGIL" store compact --data "$R" > "$T/compact.txt" 2>&1
 check "store compact reports the table files" \
   grep -Eq "^store .* compacted in [0-9.]+ s: table files [0-9.]+ MB -> [0-9.]+ MB$" "$T/compact.txt"
 "$VIGIL" store compact --data "$R" --json > "$T/compact.json"
