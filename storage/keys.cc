@@ -544,6 +544,23 @@ std::string EncodeAdRecord(const AdRecord& ad) {
   return EncodeAdRecord(ad.doc, ad.content_hash, ad.version, ad.time, ad.ingested_at_ms);
 }
 
+bool DecodeAdRecordForScan(std::string_view in, AdRecord* ad) {
+  Reader r(in);
+  std::string_view skipped;
+  scanner::Document& d = ad->doc;
+  ad->content_hash.clear();
+  d.url.clear();
+  d.source.clear();
+  d.city.clear();
+  d.posted_at.clear();
+  d.fetched_at.clear();
+  d.metadata_json.clear();
+  return r.Format() && r.Unsigned(&ad->version) && r.StringView(&skipped) && r.Signed(&ad->time) &&
+         r.Signed(&ad->ingested_at_ms) && r.String(&d.text) && r.StringView(&skipped) && r.StringView(&skipped) &&
+         r.StringView(&skipped) && r.StringView(&skipped) && r.StringView(&skipped) && r.StringView(&skipped) &&
+         r.done();
+}
+
 bool DecodeAdRecord(std::string_view in, AdRecord* ad) {
   Reader r(in);
   scanner::Document& d = ad->doc;

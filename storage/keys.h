@@ -134,6 +134,10 @@ std::string EncodeAdRecord(const AdRecord& ad);
 std::string EncodeAdRecord(const scanner::Document& doc, std::string_view content_hash, uint32_t version,
                            int64_t time, int64_t ingested_at_ms);
 bool DecodeAdRecord(std::string_view in, AdRecord* ad);
+// Only what scanning the ad again needs: version, time, ingest time and
+// text. The other strings (content hash, url, source, city, times as
+// given, metadata) are checked but left empty.
+bool DecodeAdRecordForScan(std::string_view in, AdRecord* ad);
 // The fields of an encoded AdRecord the ingest pipeline needs (no copy of
 // the text). Checks only the bytes it reads.
 bool DecodeAdSummary(std::string_view in, uint32_t* version, std::string* content_hash, int64_t* time,

@@ -2220,8 +2220,9 @@ FindingsChange CompareStoredFindings(const StoredAd& stored, const ScanResult& r
   return FindingsChange::kChanged;
 }
 
-Status Store::ForEachStoredAd(std::string_view start_after, bool with_leads,
+Status Store::ForEachStoredAd(std::string_view start_after, bool with_leads, AdFields fields,
                               const std::function<bool(StoredAd&)>& visit) const {
+  const auto decode = fields == AdFields::kScan ? keys::DecodeAdRecordForScan : keys::DecodeAdRecord;
   ReadView view(*impl_);
   auto ads = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
   auto findings = view.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead);
@@ -2247,7 +2248,7 @@ Status Store::ForEachStoredAd(std::string_view start_after, bool with_leads,
   for (; ads->it->Valid(); ads->it->Next()) {
     const rocksdb::Slice key = ads->it->key();
     const std::string_view id = View(key);
-    if (!keys::DecodeAdRecord(View(ads->it->value()), &stored.ad)) return CorruptRecord("ad", id);
+    if (!decode(View(ads->it->value()), &stored.ad)) return CorruptRecord("ad", id);
     stored.ad.doc.id.assign(id);
     if (!align(*findings, key)) {
       if (!findings->it->status().ok()) return FromRocks(findings->it->status(), "reading findings");

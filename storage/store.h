@@ -371,9 +371,11 @@ class Store {
   // families side by side on one snapshot (rescans: no point lookups).
   // `visit` may move from its argument. Corruption when an ad lacks its
   // findings or lead. `with_leads` false: the leads are neither read nor
-  // checked (StoredAd::lead stays empty). Like every whole-family walk, it
-  // leaves the block cache alone.
-  Status ForEachStoredAd(std::string_view start_after, bool with_leads,
+  // checked (StoredAd::lead stays empty). `fields` kScan: only what scanning
+  // again needs is decoded (keys::DecodeAdRecordForScan; a rescan). Like
+  // every whole-family walk, it leaves the block cache alone.
+  enum class AdFields { kAll, kScan };
+  Status ForEachStoredAd(std::string_view start_after, bool with_leads, AdFields fields,
                          const std::function<bool(StoredAd&)>& visit) const;
 
   // ---- reviews, audit, export (writers only unless noted) ----

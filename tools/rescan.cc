@@ -693,7 +693,8 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     Status push_status;
     const size_t max_walk = options_.batch_size * 8;  // checkpoint now and then through unselected stretches
     // The leads are read only to select by category.
-    walk_status = store_->ForEachStoredAd(report.last_id, !category.empty(), [&](storage::StoredAd& stored) {
+    walk_status = store_->ForEachStoredAd(report.last_id, !category.empty(), storage::Store::AdFields::kScan,
+                                          [&](storage::StoredAd& stored) {
       if (stop && stop->load(std::memory_order_relaxed)) {
         stopped = true;
         return false;

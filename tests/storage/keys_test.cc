@@ -393,3 +393,34 @@ TEST_CASE("findings encode to the same bytes into a reused buffer, and the forma
   EncodeFindings(SampleFindings(), &reused);
   CHECK(reused == EncodeFindings(SampleFindings()));
 }
+
+TEST_CASE("an ad record decodes whole or for a rescan, and truncation is refused either way", "[keys]") {
+  vigil::storage::AdRecord ad;
+  ad.doc.id = "a";
+  ad.doc.text = "new in town";
+  ad.doc.url = "https://ads.example.test/a";
+  ad.doc.city = "Springfield";
+  ad.doc.metadata_json = R"({"k":1})";
+  ad.content_hash = std::string(64, 'f');
+  ad.version = 3;
+  ad.time = 1700000000;
+  ad.ingested_at_ms = 1700000000123;
+  const std::string enc = EncodeAdRecord(ad);
+  vigil::storage::AdRecord whole, scan;
+  scan.doc.url = "left over from the previous ad";
+  REQUIRE(DecodeAdRecord(enc, &whole));
+  REQUIRE(DecodeAdRecordForScan(enc, &scan));
+  CHECK(whole.doc.url == ad.doc.url);
+  CHECK(whole.doc.metadata_json == ad.doc.metadata_json);
+  CHECK(scan.doc.text == ad.doc.text);
+  CHECK(scan.version == 3);
+  CHECK(scan.time == ad.time);
+  CHECK(scan.ingested_at_ms == ad.ingested_at_ms);
+  CHECK(scan.doc.url.empty());
+  CHECK(scan.doc.city.empty());
+  CHECK(scan.content_hash.empty());
+  for (size_t n = 0; n < enc.size(); ++n) {
+    CHECK_FALSE(DecodeAdRecordForScan(std::string_view(enc).substr(0, n), &scan));
+  }
+  CHECK_FALSE(DecodeAdRecordForScan(enc + "x", &scan));
+}

@@ -855,10 +855,15 @@ TEST_CASE("ForEachStoredAd walks ads with their findings and leads", "[store][re
   for (int i = 0; i < 4; ++i) {
     ads[i].id = "ad-" + std::to_string(3 - i);
     ads[i].score = 0.1 * (i + 1);
+    ads[i].url = "https://ads.example.test/" + ads[i].id;
   }
   Put(store.get(), ads);
   std::vector<std::string> seen;
-  REQUIRE(store->ForEachStoredAd("ad-0", /*with_leads=*/true, [&](StoredAd& s) {
+  std::map<std::string, vigil::storage::AdRecord> full;
+  REQUIRE(store->ForEachStoredAd("ad-0", /*with_leads=*/true, Store::AdFields::kAll, [&](StoredAd& s) {
+    CHECK(s.ad.doc.url == "https://ads.example.test/" + s.ad.doc.id);
+    CHECK(s.ad.content_hash.size() == 64);
+    full[s.ad.doc.id] = s.ad;
     vigil::scanner::ScanResult findings;
     REQUIRE(s.DecodeFindings(&findings).ok());
     CHECK(findings.id == s.ad.doc.id);
@@ -878,9 +883,19 @@ TEST_CASE("ForEachStoredAd walks ads with their findings and leads", "[store][re
   }).ok());
   CHECK(seen == std::vector<std::string>{"ad-1", "ad-2", "ad-3"});
   seen.clear();
-  REQUIRE(store->ForEachStoredAd("", /*with_leads=*/false, [&](StoredAd& s) {
+  // Only what a rescan scans: the text and the numbers, no provenance.
+  REQUIRE(store->ForEachStoredAd("", /*with_leads=*/false, Store::AdFields::kScan, [&](StoredAd& s) {
     CHECK(s.lead.pack_version.empty());
     CHECK_FALSE(s.findings_raw.empty());
+    CHECK(s.ad.doc.url.empty());
+    CHECK(s.ad.content_hash.empty());
+    CHECK_FALSE(s.ad.doc.text.empty());
+    if (auto it = full.find(s.ad.doc.id); it != full.end()) {
+      CHECK(s.ad.doc.text == it->second.doc.text);
+      CHECK(s.ad.version == it->second.version);
+      CHECK(s.ad.time == it->second.time);
+      CHECK(s.ad.ingested_at_ms == it->second.ingested_at_ms);
+    }
     seen.push_back(std::move(s.ad.doc.id));
     return seen.size() < 2;
   }).ok());
