@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstring>
+#include <string>
+#include <vector>
 
 #include "rules/ascii_masks.h"
 
@@ -343,6 +347,100 @@ std::unique_ptr<LiteralSet> LiteralSet::FromPattern(std::string_view regex) {
   }
   set->forward_.Finish();
   set->reverse_.Finish();
+  return set;
+}
+
+namespace {
+
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+bool GetU32(std::string_view* in, uint32_t* v) {
+  if (in->size() < 4) return false;
+  *v = 0;
+  for (int i = 0; i < 4; ++i) *v |= static_cast<uint32_t>(static_cast<unsigned char>((*in)[i])) << (8 * i);
+  in->remove_prefix(4);
+  return true;
+}
+
+void PutWords(std::string* out, const std::vector<uint32_t>& words) {
+  PutU32(out, static_cast<uint32_t>(words.size()));
+  for (uint32_t w : words) PutU32(out, w);
+}
+
+bool GetWords(std::string_view* in, std::vector<uint32_t>* words) {
+  uint32_t n = 0;
+  if (!GetU32(in, &n) || n == 0 || n > in->size() / 4) return false;
+  words->resize(n);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(words->data(), in->data(), size_t{n} * 4);
+    in->remove_prefix(size_t{n} * 4);
+  } else {
+    for (uint32_t& w : *words) GetU32(in, &w);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool LiteralSet::Trie::Valid() const {
+  // Every node reachable from the root (offset 0): header, then a dense
+  // table of 128 children or the child bytes and offsets, all inside
+  // `words`; no other header bits. Offsets may repeat (visited once).
+  std::vector<bool> seen(words.size(), false);
+  std::vector<uint32_t> todo = {0};
+  while (!todo.empty()) {
+    const uint32_t at = todo.back();
+    todo.pop_back();
+    if (at >= words.size()) return false;
+    if (seen[at]) continue;
+    seen[at] = true;
+    const uint32_t header = words[at];
+    if (header >> 17) return false;
+    const uint32_t count = (header >> 8) & 0xFF;
+    const bool is_dense = header & kDense;
+    const uint64_t size = 1 + (is_dense ? 128 : (count + 3) / 4 + count);
+    if (at + size > words.size()) return false;
+    if (is_dense) {
+      for (uint32_t b = 0; b < 128; ++b) {
+        if (const uint32_t child = words[at + 1 + b]; child != 0) todo.push_back(child);
+      }
+    } else {
+      const uint32_t kids = at + 1 + (count + 3) / 4;
+      for (uint32_t i = 0; i < count; ++i) {
+        if (const uint32_t child = words[kids + i]; child != 0) todo.push_back(child);
+      }
+    }
+  }
+  return true;
+}
+
+void LiteralSet::AppendTo(std::string* out) const {
+  out->push_back(static_cast<char>((all_need_start_boundary_ ? 1 : 0) | (all_start_at_word_start_ ? 2 : 0)));
+  for (uint64_t bits : first_bytes_) {
+    PutU32(out, static_cast<uint32_t>(bits));
+    PutU32(out, static_cast<uint32_t>(bits >> 32));
+  }
+  PutWords(out, forward_.words);
+  PutWords(out, reverse_.words);
+}
+
+std::unique_ptr<LiteralSet> LiteralSet::Parse(std::string_view* in) {
+  if (in->empty()) return nullptr;
+  const auto flags = static_cast<uint8_t>((*in)[0]);
+  if (flags > 3) return nullptr;
+  in->remove_prefix(1);
+  std::unique_ptr<LiteralSet> set(new LiteralSet());
+  set->all_need_start_boundary_ = flags & 1;
+  set->all_start_at_word_start_ = flags & 2;
+  for (uint64_t& bits : set->first_bytes_) {
+    uint32_t lo = 0, hi = 0;
+    if (!GetU32(in, &lo) || !GetU32(in, &hi)) return nullptr;
+    bits = lo | (static_cast<uint64_t>(hi) << 32);
+  }
+  if (!GetWords(in, &set->forward_.words) || !GetWords(in, &set->reverse_.words)) return nullptr;
+  if (!set->forward_.Valid() || !set->reverse_.Valid()) return nullptr;
   return set;
 }
 

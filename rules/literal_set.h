@@ -48,6 +48,14 @@ class LiteralSet {
   // Null when `regex` is outside the supported syntax or over the caps.
   static std::unique_ptr<LiteralSet> FromPattern(std::string_view regex);
 
+  // The set as bytes, for the compiled-rule cache (building it from the
+  // pattern was most of a cached start-up), and back. Parse consumes what
+  // AppendTo wrote from the front of *in; it checks that every node a walk
+  // can reach lies inside its trie, so a damaged or forged entry yields
+  // null, never a read out of bounds.
+  void AppendTo(std::string* out) const;
+  static std::unique_ptr<LiteralSet> Parse(std::string_view* in);
+
   // The leftmost start s such that text[s, end) is in the language with
   // its word-boundary conditions met (RE2's `(?:p)\z` searched over
   // text[0, end)), or -1 when there is none.
@@ -93,6 +101,8 @@ class LiteralSet {
     uint32_t BuildChild(uint32_t node, uint8_t byte) const;
     void Add(const std::string& s, uint8_t accept_bit, bool reversed);
     void Finish();
+    // Whether `words` is a packed trie every walk stays inside (Parse).
+    bool Valid() const;
     // Packed lookups (after Finish).
     uint8_t Accept(uint32_t at) const { return static_cast<uint8_t>(words[at]); }
     uint32_t Child(uint32_t at, uint8_t byte) const {

@@ -8,6 +8,7 @@
 #include <re2/re2.h>
 
 #include <cctype>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -84,6 +85,13 @@ void CheckAgainstRe2(const std::string& regex, std::mt19937* rng, int texts,
   INFO("pattern: " << regex);
   std::unique_ptr<LiteralSet> set = LiteralSet::FromPattern(regex);
   REQUIRE(set != nullptr);
+  // The set as the compiled-rule cache stores it must answer the same.
+  std::string bytes;
+  set->AppendTo(&bytes);
+  std::string_view in = bytes;
+  std::unique_ptr<LiteralSet> cached = LiteralSet::Parse(&in);
+  REQUIRE(cached != nullptr);
+  REQUIRE(in.empty());
   RE2 re(regex, vigil::rules::Re2OptionsForPatterns());
   REQUIRE(re.ok());
   std::vector<std::string> words = WordsOf(regex);
@@ -93,7 +101,9 @@ void CheckAgainstRe2(const std::string& regex, std::mt19937* rng, int texts,
     INFO("text: '" << text << "'");
     for (size_t end = 0; end <= text.size(); ++end) {
       INFO("end: " << end);
-      REQUIRE(set->LeftmostStartEndingAt(text, end) == Re2LeftmostStart(re, text, end));
+      const int64_t start = Re2LeftmostStart(re, text, end);
+      REQUIRE(set->LeftmostStartEndingAt(text, end) == start);
+      REQUIRE(cached->LeftmostStartEndingAt(text, end) == start);
     }
     const size_t lo = text.empty() ? 0 : (*rng)() % text.size();
     const size_t hi = lo + (*rng)() % (text.size() - lo + 1);
@@ -103,6 +113,8 @@ void CheckAgainstRe2(const std::string& regex, std::mt19937* rng, int texts,
     std::vector<uint64_t> word_starts;
     LiteralSet::ComputeWordStarts(text, &word_starts);
     REQUIRE(set->MatchesWithin(text, lo, hi, word_starts.data()) == expected);
+    REQUIRE(cached->MatchesWithin(text, lo, hi) == expected);
+    REQUIRE(cached->MatchesWithin(text, lo, hi, word_starts.data()) == expected);
   }
 }
 
@@ -213,4 +225,43 @@ TEST_CASE("LiteralSet::ComputeWordStarts marks every word start, across 64-byte 
       REQUIRE(((bits[i / 64] >> (i % 64)) & 1) == (expected ? 1u : 0u));
     }
   }
+}
+
+TEST_CASE("LiteralSet::Parse refuses damaged bytes and never reads outside its tries") {
+  std::unique_ptr<LiteralSet> set =
+      LiteralSet::FromPattern("\\b(?:new|fresh|just arrived|barely legal|young(?:est)?|teen ?(?:girl|babe))\\b");
+  REQUIRE(set != nullptr);
+  std::string bytes;
+  set->AppendTo(&bytes);
+  // Every truncation is refused.
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    std::string_view in = std::string_view(bytes).substr(0, n);
+    CHECK(LiteralSet::Parse(&in) == nullptr);
+  }
+  // Random damage: refused, or a set whose walks stay in bounds (the
+  // sanitizer builds of this test would catch a read outside).
+  std::mt19937 rng(7);
+  int refused = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string damaged = bytes;
+    for (int k = 1 + rng() % 4; k > 0; --k) damaged[rng() % damaged.size()] ^= static_cast<char>(1u << (rng() % 8));
+    std::string_view in = damaged;
+    std::unique_ptr<LiteralSet> parsed = LiteralSet::Parse(&in);
+    if (!parsed) {
+      ++refused;
+      continue;
+    }
+    for (const std::string text : {"so fresh and new", "teen girl, young", "just arrived barely legal", "xyz"}) {
+      for (size_t end = 0; end <= text.size(); ++end) (void)parsed->LeftmostStartEndingAt(text, end);
+      (void)parsed->MatchesWithin(text, 0, text.size());
+    }
+  }
+  CHECK(refused > 0);
+  // A child pointing past the end is refused outright.
+  std::string out_of_bounds = bytes;
+  const size_t words_at = 1 + 32 + 4;  // flags, first bytes, forward word count
+  const uint32_t huge = 0x00FFFFFF;
+  std::memcpy(&out_of_bounds[words_at + 4 * (1 + 'n')], &huge, 4);  // the root's child for 'n'
+  std::string_view in = out_of_bounds;
+  CHECK(LiteralSet::Parse(&in) == nullptr);
 }
