@@ -5,9 +5,11 @@
 // databases (normalised text, raw text) and reports every end offset; RE2
 // recovers each start from its end (`(?:p)\z`), and tries `unless`
 // patterns only in the window around a hit. The serialised form stores
-// rule metadata as JSON and the Hyperscan databases as Hyperscan serialises
-// them, so loading a cached set costs an RE2 compile (milliseconds), not a
-// Hyperscan compile (seconds).
+// rule metadata as JSON, the Hyperscan databases as Hyperscan serialises
+// them and the phrase patterns' literal sets as packed tries, so loading a
+// cached set costs RE2 compiles for the few patterns without a literal set
+// and a check of the tries (milliseconds), not a Hyperscan compile
+// (seconds).
 #include "rules/compiler.h"
 
 #include <chrono>
@@ -70,7 +72,9 @@ constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'S', '1'};
 // bump also retired entries compiled before block databases reported every
 // match (they dropped later matches of a pattern in an ad). 3: patterns
 // with emoji and other caseless symbols get literal sets, so those with a
-// `\b` lose it in Hyperscan too.
+// `\b` lose it in Hyperscan too. 4: the literal sets are stored (their
+// tries are no longer rebuilt from the patterns on load, so a change to the
+// expansion or the trie packing needs a bump too); word-wise checksum.
 constexpr uint32_t kFormatVersion = 4;
 
 // The file's checksum, against damage (not forgery): FNV-1a's idea over
@@ -167,13 +171,12 @@ bool BuildPatternPrograms(CompiledRuleSet* set, const Pack* pack, Diagnostics* d
       program.index_in_rule = index;
       program.is_unless = is_unless;
       program.raw = rule.match_on == MatchOn::kRaw;
-      // A set loaded from the cache (no pack) was checked by RE2 when it was
-      // compiled: a pattern its literal set confirms needs no RE2 program
-      // (building them was a third of a cached start-up's instructions).
+      // A set loaded from the cache (its literal sets in `literals`) was
+      // checked by RE2 when it was compiled: a pattern its literal set
+      // confirms needs no RE2 program (building them was a third of a
+      // cached start-up's instructions).
       if (literals) {
         if (!NextLiteralSet(literals, &program.literal) || (program.literal && program.raw)) *literals_ok = false;
-      } else if (!pack && !program.raw) {
-        program.literal = LiteralSet::FromPattern(regex);
       }
       if (!program.literal) {
         auto re2 = std::make_unique<RE2>(regex, re2_options);
@@ -513,19 +516,22 @@ Result<std::shared_ptr<const CompiledRuleSet>> DeserializeRuleSet(std::string_vi
   if (bytes.size() < sizeof(kMagic) + 16 || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
     return Status::Corruption("not a vigil compiled rule set (bad magic)");
   }
+  // The format first: another format may checksum differently, and its
+  // files are old, not damaged.
+  std::string_view in = bytes.substr(sizeof(kMagic));
+  uint64_t version = 0;
+  GetU64(&in, &version);
+  if (version != kFormatVersion) {
+    return Status::InvalidArgument(fmt::format("compiled rule set has format {}, this vigil reads {}", version,
+                                               kFormatVersion));
+  }
   std::string_view body = bytes.substr(0, bytes.size() - 8);
   std::string_view tail = bytes.substr(bytes.size() - 8);
   uint64_t checksum = 0;
   GetU64(&tail, &checksum);
   if (checksum != Checksum64(body)) return Status::Corruption("compiled rule set checksum mismatch (damaged file)");
-  std::string_view in = body.substr(sizeof(kMagic));
-  uint64_t version = 0;
+  in = body.substr(sizeof(kMagic) + 8);
   std::string_view fingerprint, metadata, normalized_blob, raw_blob, literals_blob;
-  if (!GetU64(&in, &version)) return Status::Corruption("compiled rule set is truncated or malformed");
-  if (version != kFormatVersion) {
-    return Status::InvalidArgument(fmt::format("compiled rule set has format {}, this vigil reads {}", version,
-                                               kFormatVersion));
-  }
   if (!GetBlob(&in, &fingerprint) || !GetBlob(&in, &metadata) || !GetBlob(&in, &normalized_blob) ||
       !GetBlob(&in, &raw_blob) || !GetBlob(&in, &literals_blob) || !in.empty()) {
     return Status::Corruption("compiled rule set is truncated or malformed");

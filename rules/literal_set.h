@@ -49,7 +49,9 @@ class LiteralSet {
   static std::unique_ptr<LiteralSet> FromPattern(std::string_view regex);
 
   // The set as bytes, for the compiled-rule cache (building it from the
-  // pattern was most of a cached start-up), and back. Parse consumes what
+  // pattern was most of a cached start-up), and back. Cached tries are not
+  // rebuilt from their patterns: a change to the expansion or to the trie
+  // packing below needs a bump of the cache format (rules/compiler.cc). Parse consumes what
   // AppendTo wrote from the front of *in; it checks that every node a walk
   // can reach lies inside its trie, so a damaged or forged entry yields
   // null, never a read out of bounds.

@@ -8,8 +8,10 @@
 // crash mid-write leaves no half file under the real name.
 //
 // Thread-safety: const methods may be called from many threads and
-// processes; concurrent writers of the same key race benignly (last rename
-// wins, both files are complete).
+// processes; concurrent writers of the same key in different processes
+// race benignly (last rename wins, both files are complete); within one
+// process, writers of one key must take turns (the temporary file is named
+// by process id; vigild reloads one at a time).
 #pragma once
 
 #include <memory>
@@ -72,8 +74,10 @@ class RuleSetCache {
   std::shared_ptr<const CompiledRuleSet> FindClean(const std::string& content_hash, const std::string& program) const;
   // Best effort: a mark that cannot be written only costs the fast path.
   void MarkClean(const Pack& pack, const std::string& program) const;
-  // This executable's identity (device, inode, size, modification time of
-  // /proc/self/exe, hashed), or "" when it cannot be read (no fast path).
+  // This program's identity: the device, inode, size and modification
+  // time of /proc/self/exe and the GNU build ids of the executable and of
+  // every loaded library, hashed; "" when /proc/self/exe cannot be read
+  // (no fast path).
   static std::string ProgramIdentity();
 
  private:

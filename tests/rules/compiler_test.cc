@@ -195,3 +195,109 @@ TEST_CASE("a pattern Hyperscan rejects is a located V200 diagnostic", "[compiler
 TEST_CASE("engine fingerprint names the Hyperscan version", "[compiler]") {
   CHECK(vigil::rules::EngineFingerprint().rfind("hs-", 0) == 0);
 }
+
+TEST_CASE("a cached rule set has the same literal sets and RE2 programs as the compiled one", "[compiler]") {
+  // Literal and non-literal rule patterns, a raw rule with unless patterns,
+  // a rule whose unless patterns are mixed (no union), one whose unless
+  // patterns are all literal (a union), one with none, a deprecated rule.
+  const std::string rules = R"(rules:
+  - id: youth.young
+    title: Young
+    description: youth
+    category: youth
+    weight: 0.3
+    evidence: supported
+    patterns: ['\byoung\b', '\bage\s*\d\d\b']
+    unless:
+      patterns: ['professionals', '\bclass of \d+\b']
+  - id: youth.fresh
+    title: Fresh
+    description: fresh
+    category: youth
+    weight: 0.3
+    evidence: supported
+    patterns: ['\bfresh\b']
+    unless:
+      patterns: ['\bfresh (?:food|fish)\b', 'produce']
+  - id: recruitment.old
+    title: Old
+    description: old
+    category: recruitment
+    weight: 0.2
+    evidence: lore
+    status: deprecated
+    patterns: ['housing']
+  - id: recruitment.visa
+    title: Visa
+    description: visa
+    category: recruitment
+    weight: 0.2
+    evidence: lore
+    patterns: ['visa paid', '\bvisa\s+\w+\b']
+  - id: youth.raw
+    title: Raw
+    description: raw
+    category: youth
+    weight: 0.1
+    evidence: lore
+    match_on: raw
+    patterns: ['XOXO', 'x+o+']
+    unless:
+      patterns: ['hugs']
+)";
+  Pack pack = LoadTestPack(rules);
+  vigil::rules::Diagnostics diags;
+  auto set = vigil::rules::Compile(pack, {}, &diags);
+  INFO(diags.ToString());
+  REQUIRE(set.ok());
+  auto bytes = vigil::rules::SerializeRuleSet(**set);
+  REQUIRE(bytes.ok());
+  auto back = vigil::rules::DeserializeRuleSet(*bytes);
+  REQUIRE(back.ok());
+  const auto& a = (*set)->impl();
+  const auto& b = (*back)->impl();
+  REQUIRE(a.patterns.size() == b.patterns.size());
+  int literal = 0, re2 = 0;
+  for (size_t i = 0; i < a.patterns.size(); ++i) {
+    INFO("pattern " << i);
+    CHECK(a.patterns[i].rule == b.patterns[i].rule);
+    CHECK((a.patterns[i].literal != nullptr) == (b.patterns[i].literal != nullptr));
+    CHECK((a.patterns[i].re2 != nullptr) == (b.patterns[i].re2 != nullptr));
+    CHECK((a.patterns[i].re2_at_end != nullptr) == (b.patterns[i].re2_at_end != nullptr));
+    CHECK((a.patterns[i].literal != nullptr) != (a.patterns[i].re2 != nullptr));  // exactly one
+    literal += a.patterns[i].literal != nullptr;
+    re2 += a.patterns[i].re2 != nullptr;
+  }
+  CHECK(literal >= 5);
+  CHECK(re2 >= 4);
+  REQUIRE(a.unless_union_of_rule.size() == b.unless_union_of_rule.size());
+  int unions = 0;
+  for (size_t r = 0; r < a.unless_union_of_rule.size(); ++r) {
+    INFO("rule " << r);
+    CHECK((a.unless_union_of_rule[r] != nullptr) == (b.unless_union_of_rule[r] != nullptr));
+    unions += a.unless_union_of_rule[r] != nullptr;
+  }
+  CHECK(unions == 1);  // youth.fresh's
+  const std::string text = "so fresh, young and new: fresh fish, visa paid, age 19, class of 2024";
+  for (size_t i = 0; i < a.patterns.size(); ++i) {
+    if (!a.patterns[i].literal) continue;
+    for (size_t end = 0; end <= text.size(); ++end) {
+      CHECK(a.patterns[i].literal->LeftmostStartEndingAt(text, end) ==
+            b.patterns[i].literal->LeftmostStartEndingAt(text, end));
+    }
+  }
+}
+
+TEST_CASE("a compiled rule set of another format is reported as such, not as damaged", "[compiler]") {
+  vigil::rules::Diagnostics diags;
+  auto set = vigil::rules::Compile(LoadTestPack(), {}, &diags);
+  REQUIRE(set.ok());
+  auto bytes = vigil::rules::SerializeRuleSet(**set);
+  REQUIRE(bytes.ok());
+  std::string old = *bytes;
+  old[8] = 3;  // the format version, after the magic (the checksum no longer fits either)
+  auto r = vigil::rules::DeserializeRuleSet(old);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().IsInvalidArgument());
+  CHECK(r.status().message().find("has format 3, this vigil reads") != std::string::npos);
+}

@@ -124,6 +124,27 @@ TEST_CASE("a pack loaded with nothing to report is found from its bytes on the n
   CHECK(diagnostics.empty());
   CHECK((*fast)->pack_hash() == (*compiled)->pack_hash());
   CHECK((*fast)->rules().size() == 1);
+  // LoadRuleSet took the mark, not the cache lookup by the parsed pack:
+  // with the mark pointing at a copy and the entry itself gone, the load
+  // succeeds without compiling the entry again.
+  {
+    std::string entry, mark;
+    for (const auto& e : std::filesystem::directory_iterator(options.cache_dir)) {
+      if (e.path().extension() == ".vrs") entry = e.path().string();
+      if (e.path().extension() == ".clean") mark = e.path().string();
+    }
+    REQUIRE(!entry.empty());
+    REQUIRE(!mark.empty());
+    std::filesystem::copy_file(entry, options.cache_dir + "/copy.vrs");
+    std::filesystem::remove(entry);
+    WriteFile(mark, "copy.vrs");
+    auto via_mark = LoadRuleSet(pack, options, &diagnostics);
+    REQUIRE(via_mark.ok());
+    CHECK((*via_mark)->pack_hash() == (*compiled)->pack_hash());
+    CHECK_FALSE(std::filesystem::exists(entry));
+    std::filesystem::rename(options.cache_dir + "/copy.vrs", entry);
+    WriteFile(mark, std::filesystem::path(entry).filename().string());
+  }
   // Another program (or a rebuilt one) has no mark for it.
   vigil::rules::RuleSetCache cache(options.cache_dir);
   const std::string program = vigil::rules::RuleSetCache::ProgramIdentity();
