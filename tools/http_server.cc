@@ -219,8 +219,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     // (kept for the connection's next requests; at most
     // max_connections * 64 KiB in all).
     if (parser_->content_length().value_or(0) > kSmallBody || parser_->chunked()) buffer_.reserve(kReadChunk);
-    if (beast::iequals(req[http::field::expect], "100-continue") && has_body) {
-      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
+    // An HTTP/1.0 client never asked for it: RFC 9110, 10.1.1 ("MUST
+    // ignore" the expectation); the interim reply is HTTP/1.1 like every
+    // other (found by fuzz_http_server).
+    if (beast::iequals(req[http::field::expect], "100-continue") && has_body && req.version() >= 11) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
       stream_.expires_after(std::chrono::seconds(server_->config.read_timeout_seconds));
       return http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, size_t) {
         if (ec) return self->Close();

@@ -586,6 +586,27 @@ TEST_CASE("hostile: an oversized line on the TCP ingest port is skipped and repo
   fx.CheckNothingLost();
 }
 
+TEST_CASE("hostile: Expect: 100-continue gets 100 Continue over HTTP/1.1 only", "[hardening][hostile]") {
+  Hostile fx;
+  Server server(&fx);
+  const std::string body = R"({"id":"c1","text":"so fresh"})" "\n";
+  const auto request = [&](const char* version, const std::string& id) {
+    std::string b = body;
+    b.replace(b.find("c1"), 2, id);
+    return std::string("POST /v1/ads ") + version + "\r\nHost: x\r\nAuthorization: Bearer " + fx.ingest +
+           "\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(b.size()) +
+           "\r\n\r\n" + b;
+  };
+  const std::string v11 = server.Exchange(request("HTTP/1.1", "c1"));
+  CHECK(v11.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ", 0) == 0);
+  // An HTTP/1.0 client gets no interim reply, only the answer.
+  const std::string v10 = server.Exchange(request("HTTP/1.0", "c2"));
+  CHECK(Server::StatusOf(v10) == 200);
+  CHECK(v10.find("100 Continue") == std::string::npos);
+  CHECK(fx.Call("GET", "/v1/ads/c2", fx.investigator).status == 200);
+  fx.CheckNothingLost();
+}
+
 TEST_CASE("hostile: path traversal on static files is refused", "[hardening][hostile]") {
   Hostile fx;
   Server server(&fx);
