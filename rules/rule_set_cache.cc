@@ -6,12 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -213,9 +215,49 @@ Result<std::shared_ptr<const CompiledRuleSet>> RuleSetCache::CompileAndStore(con
     if (!s.ok()) {
       if (!outcome->reason.empty()) outcome->reason += "; ";
       outcome->reason += "cache not written: " + s.message();
+    } else {
+      Prune(pack);
     }
   }
   return compiled;
+}
+
+void RuleSetCache::Prune(const Pack& pack) const {
+  // Entries of this pack name for this engine: NAME-HASH-FP.vrs.
+  const std::string prefix = SafeFileComponent(pack.name) + "-";
+  const std::string suffix = fmt::format("-{:016x}.vrs", Fnv1a64(EngineFingerprint()));
+  struct Entry {
+    std::filesystem::file_time_type written;
+    std::string name;
+  };
+  std::vector<Entry> entries;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() != prefix.size() + 32 + suffix.size() || !name.starts_with(prefix) || !name.ends_with(suffix)) {
+      continue;
+    }
+    std::error_code time_ec;
+    const auto written = it->last_write_time(time_ec);
+    if (!time_ec) entries.push_back({written, name});
+  }
+  if (entries.size() <= kKeptVersionsPerPack) return;
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.written > b.written; });
+  const std::string fp = suffix.substr(1, 16);
+  for (size_t i = kKeptVersionsPerPack; i < entries.size(); ++i) {
+    const std::string& name = entries[i].name;
+    if (directory_ + "/" + name == PathFor(pack)) continue;  // never the entry just written
+    const std::string hash32 = name.substr(prefix.size(), 32);
+    std::filesystem::remove(directory_ + "/" + name, ec);
+    // Its clean marks: HASH32-FP-PROGRAM.clean.
+    for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string mark = it->path().filename().string();
+      if (mark.starts_with(hash32 + "-" + fp + "-") && mark.ends_with(".clean")) {
+        std::error_code rm_ec;
+        std::filesystem::remove(it->path(), rm_ec);
+      }
+    }
+  }
 }
 
 }  // namespace vigil::rules

@@ -80,7 +80,16 @@ class RuleSetCache {
   // (no fast path).
   static std::string ProgramIdentity();
 
+  // After a new entry is stored, older entries of the same pack name for
+  // the same engines beyond the newest kKeptVersionsPerPack (by write
+  // time) are removed, with their clean marks: each edit of a pack makes a
+  // new entry of several MB. Another process reading a removed entry
+  // falls back to compiling.
+  static constexpr size_t kKeptVersionsPerPack = 8;
+
  private:
+  void Prune(const Pack& pack) const;
+
   std::string directory_;
 };
 

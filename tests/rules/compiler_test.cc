@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -300,4 +301,43 @@ TEST_CASE("a compiled rule set of another format is reported as such, not as dam
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().IsInvalidArgument());
   CHECK(r.status().message().find("has format 3, this vigil reads") != std::string::npos);
+}
+
+TEST_CASE("the cache keeps the newest entries of a pack and drops older ones with their marks", "[compiler][cache]") {
+  TempDir dir;
+  vigil::rules::RuleSetCache cache(dir.path.string());
+  vigil::rules::Diagnostics diags;
+  const auto base = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
+  const size_t keep = vigil::rules::RuleSetCache::kKeptVersionsPerPack;
+  std::vector<std::string> paths;
+  // keep + 3 edits of one pack (a comment line differs), each compiled
+  // and marked clean; write times one minute apart.
+  for (size_t i = 0; i < keep + 3; ++i) {
+    Pack pack = LoadTestPack(std::string(kRules) + "# edit " + std::to_string(i) + "\n");
+    vigil::rules::CacheOutcome outcome;
+    REQUIRE(cache.GetOrCompile(pack, {}, &diags, &outcome).ok());
+    REQUIRE(outcome.kind == vigil::rules::CacheOutcome::Kind::kMiss);
+    cache.MarkClean(pack, "0123456789abcdef");
+    std::filesystem::last_write_time(outcome.path, base + std::chrono::minutes(i));
+    paths.push_back(outcome.path);
+  }
+  // Another pack's entry is not this pack's to prune.
+  Pack other = LoadTestPack();
+  other.name = "other";
+  vigil::rules::CacheOutcome other_outcome;
+  REQUIRE(cache.GetOrCompile(other, {}, &diags, &other_outcome).ok());
+  std::filesystem::last_write_time(other_outcome.path, base - std::chrono::hours(1));
+
+  size_t vrs = 0, marks = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path)) {
+    vrs += e.path().extension() == ".vrs";
+    marks += e.path().extension() == ".clean";
+  }
+  CHECK(vrs == keep + 1);  // this pack's newest, and the other pack's
+  CHECK(marks == keep);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    INFO("edit " << i);
+    CHECK(std::filesystem::exists(paths[i]) == (i + keep >= paths.size()));
+  }
+  CHECK(std::filesystem::exists(other_outcome.path));
 }
