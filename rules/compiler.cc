@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rules/compiled_rule_set_impl.h"
+#include "rules/little_endian.h"
 #include "rules/pattern_syntax.h"
 
 namespace vigil::rules {
@@ -93,17 +94,8 @@ uint64_t Checksum64(std::string_view bytes) {
   return h;
 }
 
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-bool GetU64(std::string_view* in, uint64_t* v) {
-  if (in->size() < 8) return false;
-  *v = 0;
-  for (int i = 0; i < 8; ++i) *v |= static_cast<uint64_t>(static_cast<unsigned char>((*in)[i])) << (8 * i);
-  in->remove_prefix(8);
-  return true;
-}
+void PutU64(std::string* out, uint64_t v) { PutLittleEndian(out, v); }
+bool GetU64(std::string_view* in, uint64_t* v) { return GetLittleEndian(in, v); }
 
 void PutBlob(std::string* out, std::string_view blob) {
   PutU64(out, blob.size());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rules/ascii_masks.h"
+#include "rules/little_endian.h"
 
 namespace vigil::rules {
 
@@ -352,17 +353,8 @@ std::unique_ptr<LiteralSet> LiteralSet::FromPattern(std::string_view regex) {
 
 namespace {
 
-void PutU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-bool GetU32(std::string_view* in, uint32_t* v) {
-  if (in->size() < 4) return false;
-  *v = 0;
-  for (int i = 0; i < 4; ++i) *v |= static_cast<uint32_t>(static_cast<unsigned char>((*in)[i])) << (8 * i);
-  in->remove_prefix(4);
-  return true;
-}
+void PutU32(std::string* out, uint32_t v) { PutLittleEndian(out, v); }
+bool GetU32(std::string_view* in, uint32_t* v) { return GetLittleEndian(in, v); }
 
 void PutWords(std::string* out, const std::vector<uint32_t>& words) {
   PutU32(out, static_cast<uint32_t>(words.size()));

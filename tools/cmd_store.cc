@@ -636,7 +636,8 @@ void AppendCsv(const storage::ExportRecord& r, const std::string& export_id, std
   }
 }
 
-struct CheckFlags {
+// `vigil store check` and `vigil store compact`.
+struct StoreFlags {
   std::string data = storage::kDefaultStoreDir;
   bool json = false;
 };
@@ -644,7 +645,7 @@ struct CheckFlags {
 // `vigil store check`: Store::CheckConsistency on a read-only view (it
 // works while vigild writes). Exit 0: consistent; 1: problems found; 2:
 // the check could not run.
-int RunStoreCheck(const CheckFlags& f) {
+int RunStoreCheck(const StoreFlags& f) {
   std::unique_ptr<Store> store = OpenStoreForReading(f.data, "store check");
   if (!store) return 2;
   storage::ConsistencyReport report;
@@ -689,14 +690,9 @@ int RunStoreCheck(const CheckFlags& f) {
   return 1;
 }
 
-struct CompactFlags {
-  std::string data = storage::kDefaultStoreDir;
-  bool json = false;
-};
-
 // `vigil store compact`: Store::Compact. Exit 0 when done, 2 when the
 // store cannot be opened for writing or the compaction failed.
-int RunStoreCompact(const CompactFlags& f) {
+int RunStoreCompact(const StoreFlags& f) {
   int exit_code = 0;
   std::unique_ptr<Store> store =
       OpenStoreForWriting(f.data, /*create=*/false, "store compact", /*api_hint=*/"", &exit_code);
@@ -861,13 +857,13 @@ void AddStoreCommands(CLI::App* app, int* exit_code) {
   {
     CLI::App* store = app->add_subcommand("store", "Look after the store itself");
     store->require_subcommand(1);
-    auto f = std::make_shared<CheckFlags>();
+    auto f = std::make_shared<StoreFlags>();
     CLI::App* check = store->add_subcommand(
         "check", "Check that every index entry, posting, version and review points at what points back");
     check->add_option("--data", f->data, "Store directory (default ./var/vigil)");
     check->add_flag("--json", f->json, "One JSON object");
     check->callback([f, exit_code] { *exit_code = RunStoreCheck(*f); });
-    auto c = std::make_shared<CompactFlags>();
+    auto c = std::make_shared<StoreFlags>();
     CLI::App* compact = store->add_subcommand(
         "compact", "Compact the store's files now (after a bulk import, or to reclaim space after a rescan)");
     compact->add_option("--data", c->data, "Store directory (default ./var/vigil)");
