@@ -27,6 +27,13 @@ std::string SafeFileComponent(const std::string& s) {
   return out.empty() ? "pack" : out;
 }
 
+// A used entry counts as new for Prune (best effort: a read-only cache
+// folder only loses that).
+void Touch(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now(), ec);
+}
+
 uint64_t Fnv1a64(std::string_view bytes) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : bytes) {
@@ -110,6 +117,7 @@ std::shared_ptr<const CompiledRuleSet> RuleSetCache::Find(const Pack& pack, Cach
   Result<std::shared_ptr<const CompiledRuleSet>> cached = DeserializeRuleSet(*bytes);
   if (cached.ok() && (*cached)->pack_hash() == pack.content_hash && (*cached)->pack_name() == pack.name) {
     outcome->kind = CacheOutcome::Kind::kHit;
+    Touch(path);
     return *cached;
   }
   outcome->kind = CacheOutcome::Kind::kRebuilt;
@@ -181,6 +189,7 @@ std::shared_ptr<const CompiledRuleSet> RuleSetCache::FindClean(const std::string
   if (!bytes.ok()) return nullptr;
   Result<std::shared_ptr<const CompiledRuleSet>> cached = DeserializeRuleSet(*bytes);
   if (!cached.ok() || (*cached)->pack_hash() != content_hash) return nullptr;
+  Touch(directory_ + "/" + *entry);
   return *cached;
 }
 

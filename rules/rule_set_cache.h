@@ -81,10 +81,12 @@ class RuleSetCache {
   static std::string ProgramIdentity();
 
   // After a new entry is stored, older entries of the same pack name for
-  // the same engines beyond the newest kKeptVersionsPerPack (by write
-  // time) are removed, with their clean marks: each edit of a pack makes a
-  // new entry of several MB. Another process reading a removed entry
-  // falls back to compiling.
+  // the same engines beyond the kKeptVersionsPerPack last written or used
+  // (Find and FindClean set an entry's write time on a hit) are removed,
+  // with their clean marks: each edit of a pack makes a new entry of
+  // several MB, and the version a daemon runs must survive an analyst's
+  // edits. Another process reading a removed entry falls back to
+  // compiling.
   static constexpr size_t kKeptVersionsPerPack = 8;
 
  private:

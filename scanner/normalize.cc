@@ -363,7 +363,7 @@ void Decompose(uint32_t cp, Decomposition* d) {
 // decoding all 128 Ki of them at start-up was a fifth of every command's
 // start (34.5 M instructions), and an ad uses a few pages.
 struct CpEntry {
-  uint32_t value;     // the unit when count == 1, else an index into pool
+  uint32_t value;     // the unit when count == 1, else an index into its page's pool
   uint8_t count;      // units; 0 = removed
   uint8_t lookalike;
   uint8_t flags;

@@ -9,9 +9,9 @@
 //
 // Thread-safety: a Normalizer is immutable after construction; const
 // methods may be called from many threads. A NormalizedText is a per-thread
-// output buffer, reused between calls to avoid allocation. The first
-// Normalizer of a process builds a shared, read-only code point table
-// (about 1 MB, a few milliseconds); later ones reuse it.
+// output buffer, reused between calls to avoid allocation. A shared code
+// point table is built a page of 512 code points at a time, by the first
+// Normalize call that reads one of them (~50 us a page, once per process).
 #pragma once
 
 #include <cstdint>

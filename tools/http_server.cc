@@ -190,6 +190,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     method_ = std::string(req.method_string());
     target_ = std::string(req.target());
     keep_alive_ = req.keep_alive();
+    http10_ = req.version() < 11;
     std::string_view path = std::string_view(target_).substr(0, target_.find('?'));
     api_ = ApiService::IsApiPath(path);
     bool has_body = parser_->content_length().value_or(0) > 0 || parser_->chunked();
@@ -286,6 +287,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     for (auto& [k, v] : r.headers) res->set(k, v);
     bool keep = keep_alive_ && !close && !server_->draining.load();
     res->keep_alive(keep);
+    // An HTTP/1.0 client keeps the connection only when told so.
+    if (keep && http10_) res->set(http::field::connection, "keep-alive");
     res->body() = std::move(r.body);
     res->prepare_payload();
     if (r.status >= 400) spdlog::debug("{} {} -> {}", method_, target_, r.status);
@@ -310,6 +313,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string method_;
   std::string target_;
   bool keep_alive_ = true;
+  bool http10_ = false;  // the current request is HTTP/1.0
   bool api_ = false;
   bool idle_ = false;
   bool busy_ = false;

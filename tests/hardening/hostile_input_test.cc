@@ -604,6 +604,10 @@ TEST_CASE("hostile: Expect: 100-continue gets 100 Continue over HTTP/1.1 only", 
   CHECK(Server::StatusOf(v10) == 200);
   CHECK(v10.find("100 Continue") == std::string::npos);
   CHECK(fx.Call("GET", "/v1/ads/c2", fx.investigator).status == 200);
+  // An HTTP/1.0 client asking to keep the connection is told it is kept.
+  const std::string kept = server.Exchange("GET /healthz HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+  CHECK(Server::StatusOf(kept) == 200);
+  CHECK(kept.find("\r\nConnection: keep-alive\r\n") != std::string::npos);
   fx.CheckNothingLost();
 }
 

@@ -311,9 +311,16 @@ TEST_CASE("the cache keeps the newest entries of a pack and drops older ones wit
   const size_t keep = vigil::rules::RuleSetCache::kKeptVersionsPerPack;
   std::vector<std::string> paths;
   // keep + 3 edits of one pack (a comment line differs), each compiled
-  // and marked clean; write times one minute apart.
+  // and marked clean; write times one minute apart. The first edit is used
+  // again (a cache hit) before the last three are written: it stays.
+  const auto edit = [&](size_t i) { return LoadTestPack(std::string(kRules) + "# edit " + std::to_string(i) + "\n"); };
   for (size_t i = 0; i < keep + 3; ++i) {
-    Pack pack = LoadTestPack(std::string(kRules) + "# edit " + std::to_string(i) + "\n");
+    if (i == keep) {
+      vigil::rules::CacheOutcome hit;
+      REQUIRE(cache.GetOrCompile(edit(0), {}, &diags, &hit).ok());
+      REQUIRE(hit.kind == vigil::rules::CacheOutcome::Kind::kHit);
+    }
+    Pack pack = edit(i);
     vigil::rules::CacheOutcome outcome;
     REQUIRE(cache.GetOrCompile(pack, {}, &diags, &outcome).ok());
     REQUIRE(outcome.kind == vigil::rules::CacheOutcome::Kind::kMiss);
@@ -337,7 +344,8 @@ TEST_CASE("the cache keeps the newest entries of a pack and drops older ones wit
   CHECK(marks == keep);
   for (size_t i = 0; i < paths.size(); ++i) {
     INFO("edit " << i);
-    CHECK(std::filesystem::exists(paths[i]) == (i + keep >= paths.size()));
+    // Kept: the used first edit and the newest keep - 1.
+    CHECK(std::filesystem::exists(paths[i]) == (i == 0 || i + keep - 1 >= paths.size()));
   }
   CHECK(std::filesystem::exists(other_outcome.path));
 }

@@ -2,9 +2,12 @@
 
 #include <atomic>
 #include <future>
+#include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "scanner/normalize.h"
 #include "tests/tools/daemon_fixture.h"
 
 namespace {
@@ -111,4 +114,46 @@ TEST_CASE("a pipeline can be destroyed as soon as Shutdown returns", "[pipeline]
   CHECK(f.store->GetAd("p599").ok());
   // The fixture's destructor shuts down its own pipeline: give it one.
   f.pipeline = std::make_unique<IngestPipeline>(f.store.get(), f.rules.get(), &f.metrics, IngestPipeline::Options{});
+}
+
+// The normaliser's code-point table is built a page at a time by whichever
+// scan first reads one of its code points (scanner/normalize.cc): here
+// four threads race for every page of planes 0 and 1 at once. Run under
+// ThreadSanitizer by `make test-tsan` (tools_tests).
+TEST_CASE("normalisers on several threads build the code-point pages once and read them alike", "[pipeline]") {
+  std::string text;
+  for (uint32_t cp = 0x80 + 7; cp < 0x20000; cp += 512) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    // UTF-8 of cp, then a space.
+    if (cp < 0x800) {
+      text += static_cast<char>(0xC0 | (cp >> 6));
+    } else if (cp < 0x10000) {
+      text += static_cast<char>(0xE0 | (cp >> 12));
+      text += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    } else {
+      text += static_cast<char>(0xF0 | (cp >> 18));
+      text += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      text += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    }
+    text += static_cast<char>(0x80 | (cp & 0x3F));
+    text += ' ';
+  }
+  const vigil::scanner::Normalizer normalizer;
+  std::vector<vigil::scanner::NormalizedText> out(4);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < out.size(); ++t) {
+    threads.emplace_back([&, t] {
+      ready.fetch_add(1);
+      while (ready.load() < static_cast<int>(out.size())) std::this_thread::yield();
+      normalizer.Normalize(text, &out[t]);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (size_t t = 1; t < out.size(); ++t) {
+    CHECK(out[t].text == out[0].text);
+    CHECK(out[t].src_begin == out[0].src_begin);
+    CHECK(out[t].src_end == out[0].src_end);
+  }
+  CHECK_FALSE(out[0].text.empty());
 }
