@@ -94,17 +94,15 @@ uint64_t Checksum64(std::string_view bytes) {
   return h;
 }
 
-void PutU64(std::string* out, uint64_t v) { PutLittleEndian(out, v); }
-bool GetU64(std::string_view* in, uint64_t* v) { return GetLittleEndian(in, v); }
 
 void PutBlob(std::string* out, std::string_view blob) {
-  PutU64(out, blob.size());
+  PutLittleEndian<uint64_t>(out, blob.size());
   out->append(blob);
 }
 
 bool GetBlob(std::string_view* in, std::string_view* blob) {
   uint64_t n = 0;
-  if (!GetU64(in, &n) || n > in->size()) return false;
+  if (!GetLittleEndian<uint64_t>(in, &n) || n > in->size()) return false;
   *blob = in->substr(0, n);
   in->remove_prefix(n);
   return true;
@@ -494,13 +492,13 @@ Result<std::string> SerializeRuleSet(const CompiledRuleSet& set) {
   if (s.ok()) s = SerializeDatabase(set.impl().raw_db.get(), &raw_blob);
   if (!s.ok()) return s;
   std::string out(kMagic, sizeof(kMagic));
-  PutU64(&out, kFormatVersion);
+  PutLittleEndian<uint64_t>(&out, kFormatVersion);
   PutBlob(&out, EngineFingerprint());
   PutBlob(&out, MetadataToJson(set).dump());
   PutBlob(&out, normalized_blob);
   PutBlob(&out, raw_blob);
   PutBlob(&out, LiteralSetsBlob(set.impl()));
-  PutU64(&out, Checksum64(out));
+  PutLittleEndian<uint64_t>(&out, Checksum64(out));
   return out;
 }
 
@@ -512,7 +510,7 @@ Result<std::shared_ptr<const CompiledRuleSet>> DeserializeRuleSet(std::string_vi
   // files are old, not damaged.
   std::string_view in = bytes.substr(sizeof(kMagic));
   uint64_t version = 0;
-  GetU64(&in, &version);
+  GetLittleEndian<uint64_t>(&in, &version);
   if (version != kFormatVersion) {
     return Status::InvalidArgument(fmt::format("compiled rule set has format {}, this vigil reads {}", version,
                                                kFormatVersion));
@@ -520,7 +518,7 @@ Result<std::shared_ptr<const CompiledRuleSet>> DeserializeRuleSet(std::string_vi
   std::string_view body = bytes.substr(0, bytes.size() - 8);
   std::string_view tail = bytes.substr(bytes.size() - 8);
   uint64_t checksum = 0;
-  GetU64(&tail, &checksum);
+  GetLittleEndian<uint64_t>(&tail, &checksum);
   if (checksum != Checksum64(body)) return Status::Corruption("compiled rule set checksum mismatch (damaged file)");
   in = body.substr(sizeof(kMagic) + 8);
   std::string_view fingerprint, metadata, normalized_blob, raw_blob, literals_blob;

@@ -353,23 +353,20 @@ std::unique_ptr<LiteralSet> LiteralSet::FromPattern(std::string_view regex) {
 
 namespace {
 
-void PutU32(std::string* out, uint32_t v) { PutLittleEndian(out, v); }
-bool GetU32(std::string_view* in, uint32_t* v) { return GetLittleEndian(in, v); }
-
 void PutWords(std::string* out, const std::vector<uint32_t>& words) {
-  PutU32(out, static_cast<uint32_t>(words.size()));
-  for (uint32_t w : words) PutU32(out, w);
+  PutLittleEndian<uint32_t>(out, static_cast<uint32_t>(words.size()));
+  for (uint32_t w : words) PutLittleEndian<uint32_t>(out, w);
 }
 
 bool GetWords(std::string_view* in, std::vector<uint32_t>* words) {
   uint32_t n = 0;
-  if (!GetU32(in, &n) || n == 0 || n > in->size() / 4) return false;
+  if (!GetLittleEndian<uint32_t>(in, &n) || n == 0 || n > in->size() / 4) return false;
   words->resize(n);
   if constexpr (std::endian::native == std::endian::little) {
     std::memcpy(words->data(), in->data(), size_t{n} * 4);
     in->remove_prefix(size_t{n} * 4);
   } else {
-    for (uint32_t& w : *words) GetU32(in, &w);
+    for (uint32_t& w : *words) GetLittleEndian<uint32_t>(in, &w);
   }
   return true;
 }
@@ -410,10 +407,7 @@ bool LiteralSet::Trie::Valid() const {
 
 void LiteralSet::AppendTo(std::string* out) const {
   out->push_back(static_cast<char>((all_need_start_boundary_ ? 1 : 0) | (all_start_at_word_start_ ? 2 : 0)));
-  for (uint64_t bits : first_bytes_) {
-    PutU32(out, static_cast<uint32_t>(bits));
-    PutU32(out, static_cast<uint32_t>(bits >> 32));
-  }
+  for (uint64_t bits : first_bytes_) PutLittleEndian<uint64_t>(out, bits);
   PutWords(out, forward_.words);
   PutWords(out, reverse_.words);
 }
@@ -427,9 +421,7 @@ std::unique_ptr<LiteralSet> LiteralSet::Parse(std::string_view* in) {
   set->all_need_start_boundary_ = flags & 1;
   set->all_start_at_word_start_ = flags & 2;
   for (uint64_t& bits : set->first_bytes_) {
-    uint32_t lo = 0, hi = 0;
-    if (!GetU32(in, &lo) || !GetU32(in, &hi)) return nullptr;
-    bits = lo | (static_cast<uint64_t>(hi) << 32);
+    if (!GetLittleEndian<uint64_t>(in, &bits)) return nullptr;
   }
   if (!GetWords(in, &set->forward_.words) || !GetWords(in, &set->reverse_.words)) return nullptr;
   if (!set->forward_.Valid() || !set->reverse_.Valid()) return nullptr;

@@ -43,6 +43,42 @@ uint64_t Fnv1a64(std::string_view bytes) {
   return h;
 }
 
+// This machine's engines (EngineFingerprint), as cache file names carry it.
+std::string EngineTag() { return fmt::format("{:016x}", Fnv1a64(EngineFingerprint())); }
+
+// The clean mark of a content hash for a program: a small file holding
+// the name of the entry (PathFor) that program loaded with nothing to say.
+std::string CleanMarkPath(const std::string& directory, const std::string& content_hash, const std::string& program) {
+  return fmt::format("{}/{}-{}-{}.clean", directory, content_hash.substr(0, 32), EngineTag(), program);
+}
+
+// dl_iterate_phdr callback: appends the GNU build id of each loaded object
+// (the executable and every shared library) to the std::string in `data`.
+int AppendBuildIds(struct dl_phdr_info* info, size_t, void* data) {
+  auto* out = static_cast<std::string*>(data);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_NOTE) continue;
+    const size_t align = ph.p_align == 8 ? 8 : 4;
+    const auto pad = [align](size_t n) { return (n + align - 1) & ~(align - 1); };
+    const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
+    size_t left = ph.p_memsz;
+    while (left >= sizeof(ElfW(Nhdr))) {
+      ElfW(Nhdr) note;
+      std::memcpy(&note, p, sizeof(note));
+      const size_t name_at = sizeof(note), desc_at = name_at + pad(note.n_namesz);
+      const size_t total = desc_at + pad(note.n_descsz);
+      if (total > left || desc_at + note.n_descsz > left) break;
+      if (note.n_type == NT_GNU_BUILD_ID && note.n_namesz == 4 && std::memcmp(p + name_at, "GNU", 4) == 0) {
+        out->append(p + desc_at, note.n_descsz);
+      }
+      p += total;
+      left -= total;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 Result<std::string> ReadFileToString(const std::string& path) {
@@ -97,8 +133,8 @@ std::string RuleSetCache::DefaultDirectory() {
 std::string RuleSetCache::PathFor(const Pack& pack) const {
   // The engine fingerprint is part of the file name as well as checked
   // inside, so machines sharing a cache folder keep separate entries.
-  return fmt::format("{}/{}-{}-{:016x}.vrs", directory_, SafeFileComponent(pack.name),
-                     pack.content_hash.substr(0, 32), Fnv1a64(EngineFingerprint()));
+  return fmt::format("{}/{}-{}-{}.vrs", directory_, SafeFileComponent(pack.name),
+                     pack.content_hash.substr(0, 32), EngineTag());
 }
 
 std::shared_ptr<const CompiledRuleSet> RuleSetCache::Find(const Pack& pack, CacheOutcome* outcome) const {
@@ -125,47 +161,7 @@ std::shared_ptr<const CompiledRuleSet> RuleSetCache::Find(const Pack& pack, Cach
   return nullptr;
 }
 
-namespace {
 
-// The clean mark of a content hash for a program: a small file holding
-// the name of the entry (PathFor) that program loaded with nothing to say.
-std::string CleanMarkPath(const std::string& directory, const std::string& content_hash, const std::string& program) {
-  return fmt::format("{}/{}-{:016x}-{}.clean", directory, content_hash.substr(0, 32), Fnv1a64(EngineFingerprint()),
-                     program);
-}
-
-}  // namespace
-
-namespace {
-
-// dl_iterate_phdr callback: appends the GNU build id of each loaded object
-// (the executable and every shared library) to the std::string in `data`.
-int AppendBuildIds(struct dl_phdr_info* info, size_t, void* data) {
-  auto* out = static_cast<std::string*>(data);
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type != PT_NOTE) continue;
-    const size_t align = ph.p_align == 8 ? 8 : 4;
-    const auto pad = [align](size_t n) { return (n + align - 1) & ~(align - 1); };
-    const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
-    size_t left = ph.p_memsz;
-    while (left >= sizeof(ElfW(Nhdr))) {
-      ElfW(Nhdr) note;
-      std::memcpy(&note, p, sizeof(note));
-      const size_t name_at = sizeof(note), desc_at = name_at + pad(note.n_namesz);
-      const size_t total = desc_at + pad(note.n_descsz);
-      if (total > left || desc_at + note.n_descsz > left) break;
-      if (note.n_type == NT_GNU_BUILD_ID && note.n_namesz == 4 && std::memcmp(p + name_at, "GNU", 4) == 0) {
-        out->append(p + desc_at, note.n_descsz);
-      }
-      p += total;
-      left -= total;
-    }
-  }
-  return 0;
-}
-
-}  // namespace
 
 std::string RuleSetCache::ProgramIdentity() {
   struct stat st {};
@@ -232,39 +228,39 @@ Result<std::shared_ptr<const CompiledRuleSet>> RuleSetCache::CompileAndStore(con
 }
 
 void RuleSetCache::Prune(const Pack& pack) const {
-  // Entries of this pack name for this engine: NAME-HASH-FP.vrs.
+  // This pack name's entries for this engine (NAME-HASH-TAG.vrs) and the
+  // clean marks of any entry (HASH-TAG-PROGRAM.clean), in one listing.
+  const std::string tag = EngineTag();
   const std::string prefix = SafeFileComponent(pack.name) + "-";
-  const std::string suffix = fmt::format("-{:016x}.vrs", Fnv1a64(EngineFingerprint()));
+  const std::string suffix = "-" + tag + ".vrs";
   struct Entry {
     std::filesystem::file_time_type written;
     std::string name;
   };
   std::vector<Entry> entries;
+  std::vector<std::string> marks;
   std::error_code ec;
   for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.size() != prefix.size() + 32 + suffix.size() || !name.starts_with(prefix) || !name.ends_with(suffix)) {
-      continue;
+    std::string name = it->path().filename().string();
+    if (name.ends_with(".clean")) {
+      marks.push_back(std::move(name));
+    } else if (name.size() == prefix.size() + 32 + suffix.size() && name.starts_with(prefix) &&
+               name.ends_with(suffix)) {
+      std::error_code time_ec;
+      const auto written = it->last_write_time(time_ec);
+      if (!time_ec) entries.push_back({written, std::move(name)});
     }
-    std::error_code time_ec;
-    const auto written = it->last_write_time(time_ec);
-    if (!time_ec) entries.push_back({written, name});
   }
   if (entries.size() <= kKeptVersionsPerPack) return;
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.written > b.written; });
-  const std::string fp = suffix.substr(1, 16);
+  const std::string just_written = std::filesystem::path(PathFor(pack)).filename().string();
   for (size_t i = kKeptVersionsPerPack; i < entries.size(); ++i) {
     const std::string& name = entries[i].name;
-    if (directory_ + "/" + name == PathFor(pack)) continue;  // never the entry just written
-    const std::string hash32 = name.substr(prefix.size(), 32);
+    if (name == just_written) continue;
     std::filesystem::remove(directory_ + "/" + name, ec);
-    // Its clean marks: HASH32-FP-PROGRAM.clean.
-    for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
-      const std::string mark = it->path().filename().string();
-      if (mark.starts_with(hash32 + "-" + fp + "-") && mark.ends_with(".clean")) {
-        std::error_code rm_ec;
-        std::filesystem::remove(it->path(), rm_ec);
-      }
+    const std::string mark_prefix = name.substr(prefix.size(), 32) + "-" + tag + "-";
+    for (const std::string& mark : marks) {
+      if (mark.starts_with(mark_prefix)) std::filesystem::remove(directory_ + "/" + mark, ec);
     }
   }
 }

@@ -361,7 +361,65 @@ std::string DescribeSelection(const Json& s) {
   return out.empty() ? " (all ads)" : out;
 }
 
+// Continues an unfinished rescan from its checkpoint (`saved`) when it had
+// the same pack and selection: *report and *started_at_ms become its. A
+// finished one is left alone (this run starts afresh); one of another pack
+// or selection, or one that does not decode, is refused (--restart
+// discards it: the caller does not call this then).
+Status ResumeFromCheckpoint(const std::string& saved, const Json& selection, RescanReport* report,
+                            int64_t* started_at_ms) {
+  constexpr const char* kUndecodable =
+      "the rescan checkpoint in this store does not decode; pass --restart to discard it and rescan from the start";
+  try {
+    const Json j = Json::parse(saved, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("done") || !j.contains("report")) {
+      return Status::Corruption(kUndecodable);
+    }
+    if (j.at("done").get<bool>()) return Status::Ok();
+    const std::string hash = j.value("pack_hash", "");
+    const Json& saved_selection = j.contains("selection") ? j.at("selection") : Json(nullptr);
+    if (hash != report->pack_hash || saved_selection != selection) {
+      const Json& r = j.at("report");
+      return Status::InvalidArgument(fmt::format(
+          "an unfinished rescan with pack {} (hash {}){} stopped after ad \"{}\" ({} ads examined); finish it "
+          "with the same pack and selection, or pass --restart to discard it and rescan from the start with {}",
+          r.value("pack", "?"), hash.substr(0, 12),
+          saved_selection.is_object() ? DescribeSelection(saved_selection) : std::string(), r.value("last_id", ""),
+          r.value("examined", 0), report->pack));
+    }
+    RescanReport resumed;
+    if (Status s = ReportFromJson(j.at("report"), &resumed); !s.ok()) return s;
+    // Checkpoints of earlier builds have no start; 0 makes the record of
+    // this rescan claim no ad (LastRescan::Read).
+    const Json start = j.value("started_at_ms", Json());
+    *started_at_ms = start.is_number_integer() ? start.get<int64_t>() : 0;
+    resumed.dry_run = false;
+    resumed.complete = false;
+    resumed.resumed = true;
+    *report = std::move(resumed);
+    return Status::Ok();
+  } catch (const Json::exception& e) {
+    return Status::Corruption(fmt::format("{} ({})", kUndecodable, e.what()));
+  }
+}
+
+// The last completed rescan's record, if it is still `record_before` (no
+// rescan started or completed since the caller read its ads), decoded.
+Result<LastRescan> LastRescanIfUnchanged(const storage::Store& store, const Result<std::string>& record_before) {
+  if (!record_before.ok()) return record_before.status();
+  Result<std::string> now = store.GetCheckpoint(kLastRescanCheckpoint);
+  if (!now.ok()) return now.status();
+  // A rescan that started or completed since may have replaced the
+  // findings the caller read.
+  if (*now != *record_before) return Status::NotFound("a rescan started or completed meanwhile");
+  return DecodeLastRescan(*now);
+}
+
 }  // namespace
+
+bool LastRescan::Cites(const storage::AdRecord& ad, std::string_view label) const {
+  return pack != label && Read(ad);
+}
 
 bool LastRescan::Read(const storage::AdRecord& ad) const {
   if (!category.empty()) return false;
@@ -395,27 +453,17 @@ Result<std::string> ReadLastRescanRecord(const storage::Store& store) {
 
 Result<LastRescan> LastRescanThatRead(const storage::Store& store, const Result<std::string>& record_before,
                                       const storage::AdRecord& ad, std::string_view label) {
-  if (!record_before.ok()) return record_before.status();
-  Result<std::string> now = store.GetCheckpoint(kLastRescanCheckpoint);
-  if (!now.ok()) return now.status();
-  // A rescan that started or completed since may have replaced the
-  // findings the caller read.
-  if (*now != *record_before) return Status::NotFound("a rescan started or completed meanwhile");
-  Result<LastRescan> last = DecodeLastRescan(*now);
-  if (!last.ok()) return last;
-  if (last->pack == label || !last->Read(ad)) return Status::NotFound("the last rescan did not read this ad");
+  Result<LastRescan> last = LastRescanIfUnchanged(store, record_before);
+  if (last.ok() && !last->Cites(ad, label)) return Status::NotFound("the last rescan did not read this ad");
   return last;
 }
 
 void CiteLastRescan(const storage::Store& store, const Result<std::string>& record_before,
                     std::vector<storage::ExportRecord>* records) {
-  if (!record_before.ok()) return;
-  Result<std::string> now = store.GetCheckpoint(kLastRescanCheckpoint);
-  if (!now.ok() || *now != *record_before) return;  // as LastRescanThatRead
-  Result<LastRescan> last = DecodeLastRescan(*now);
+  Result<LastRescan> last = LastRescanIfUnchanged(store, record_before);
   if (!last.ok()) return;
   for (storage::ExportRecord& r : *records) {
-    if (last->pack != r.findings.pack_version && last->Read(r.ad)) {
+    if (last->Cites(r.ad, r.findings.pack_version)) {
       r.unchanged_by = storage::ExportRecord::Citation{last->pack, last->finished_at_ms};
     }
   }
@@ -504,41 +552,8 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
   if (!options_.dry_run) {
     Result<std::string> saved = store_->GetCheckpoint(kRescanCheckpoint);
     if (!saved.ok() && !saved.status().IsNotFound()) return saved.status();
-    constexpr const char* kUndecodable =
-        "the rescan checkpoint in this store does not decode; pass --restart to discard it and rescan from the start";
-    if (saved.ok()) {
-      try {
-        Json j = Json::parse(*saved, nullptr, /*allow_exceptions=*/false);
-        if (j.is_discarded() || !j.is_object() || !j.contains("done") || !j.contains("report")) {
-          if (!options_.restart) return Status::Corruption(kUndecodable);
-        } else if (!j.at("done").get<bool>()) {
-          const std::string hash = j.value("pack_hash", "");
-          const Json& saved_selection = j.contains("selection") ? j.at("selection") : Json(nullptr);
-          const bool same = hash == report.pack_hash && saved_selection == selection;
-          if (same && !options_.restart) {
-            RescanReport resumed;
-            if (Status s = ReportFromJson(j.at("report"), &resumed); !s.ok()) return s;
-            // Checkpoints of earlier builds have no start; 0 makes the
-            // record of this rescan claim no ad (LastRescan::Read).
-            const Json start = j.value("started_at_ms", Json());
-            started_at_ms = start.is_number_integer() ? start.get<int64_t>() : 0;
-            resumed.dry_run = false;
-            resumed.complete = false;
-            resumed.resumed = true;
-            report = std::move(resumed);
-          } else if (!same && !options_.restart) {
-            const Json& r = j.at("report");
-            return Status::InvalidArgument(fmt::format(
-                "an unfinished rescan with pack {} (hash {}){} stopped after ad \"{}\" ({} ads examined); finish it "
-                "with the same pack and selection, or pass --restart to discard it and rescan from the start with {}",
-                r.value("pack", "?"), hash.substr(0, 12),
-                saved_selection.is_object() ? DescribeSelection(saved_selection) : std::string(),
-                r.value("last_id", ""), r.value("examined", 0), report.pack));
-          }
-        }
-      } catch (const Json::exception& e) {
-        if (!options_.restart) return Status::Corruption(fmt::format("{} ({})", kUndecodable, e.what()));
-      }
+    if (saved.ok() && !options_.restart) {
+      if (Status s = ResumeFromCheckpoint(*saved, selection, &report, &started_at_ms); !s.ok()) return s;
     }
   }
 
@@ -615,7 +630,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
       o.changed = o.flagged_before != o.flagged_after || o.score_before != o.score_after || !SameHits(before, result);
       o.written = true;
       // The version scanned: a newer one ingested meanwhile is left alone.
-      batch.updates.push_back({id, &result, stored.ad.version, w.encoded});
+      batch.updates.push_back({id, &result, stored.ad.version, std::move(w.encoded)});  // the next encode allocates
     }
   };
 

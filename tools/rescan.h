@@ -65,6 +65,9 @@ struct LastRescan {
   // started, and in its selection. A selection by category is never
   // claimed: the categories an ad had then are not kept.
   bool Read(const storage::AdRecord& ad) const;
+  // Whether the views cite it for an ad whose findings carry `label`: it
+  // read the ad, and its pack is another (it left them as they were).
+  bool Cites(const storage::AdRecord& ad, std::string_view label) const;
 };
 
 // The record as stored (NotFound when no writing rescan has run), and

@@ -29,15 +29,23 @@ std::string DefaultPackPath() {
   return "rules/packs/core";
 }
 
-bool LoadAndLintPack(const std::string& dir, rules::Pack* pack, rules::Diagnostics* diags, bool check_engines) {
-  if (!rules::LoadPack(dir, pack, diags)) return false;
-  // The pack is compiled next (or found compiled in the cache), so a
-  // database per pattern here would only cost startup time.
+namespace {
+
+// LintPack as loading a pack for scanning runs it: the pack is compiled
+// next (or found compiled in the cache), so a database per pattern here
+// would only cost startup time.
+bool LintForScanning(const rules::Pack& pack, rules::Diagnostics* diags, bool check_engines) {
   rules::LintOptions lint;
   lint.compile_each_pattern = false;
   lint.check_engines = check_engines;
-  rules::LintPack(*pack, diags, lint);
+  rules::LintPack(pack, diags, lint);
   return !diags->HasErrors();
+}
+
+}  // namespace
+
+bool LoadAndLintPack(const std::string& dir, rules::Pack* pack, rules::Diagnostics* diags, bool check_engines) {
+  return rules::LoadPack(dir, pack, diags) && LintForScanning(*pack, diags, check_engines);
 }
 
 Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::string& path,
@@ -60,15 +68,16 @@ Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::str
   rules::RuleSetCache cache(cache_dir);
   const std::string program = rules::RuleSetCache::ProgramIdentity();
   // A pack this program loaded before with nothing to report: found from
-  // its bytes alone (RuleSetCache::FindClean).
-  {
-    std::vector<rules::PackFile> files;
-    std::string content_hash;
-    if (rules::ReadPackFiles(path, &files, &content_hash)) {
-      if (std::shared_ptr<const rules::CompiledRuleSet> clean = cache.FindClean(content_hash, program)) {
-        if (diagnostics) diagnostics->clear();
-        return clean;
-      }
+  // its bytes alone (RuleSetCache::FindClean). Otherwise the same bytes
+  // are parsed (a pack whose files cannot all be read goes through
+  // LoadPack, which says why).
+  std::vector<rules::PackFile> files;
+  std::string content_hash;
+  const bool read = rules::ReadPackFiles(path, &files, &content_hash);
+  if (read) {
+    if (std::shared_ptr<const rules::CompiledRuleSet> clean = cache.FindClean(content_hash, program)) {
+      if (diagnostics) diagnostics->clear();
+      return clean;
     }
   }
   rules::Pack pack;
@@ -81,7 +90,10 @@ Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::str
   // Lint without the engine checks first; they run only when the compiled
   // form is not in the cache (see rules::LintOptions::check_engines): they
   // were ~80% of a start-up's lint.
-  if (!LoadAndLintPack(path, &pack, &diags, /*check_engines=*/false)) return lint_failed();
+  const bool loaded = read ? rules::LoadPackFromFiles(path, std::move(files), &pack, &diags) &&
+                                 LintForScanning(pack, &diags, /*check_engines=*/false)
+                           : LoadAndLintPack(path, &pack, &diags, /*check_engines=*/false);
+  if (!loaded) return lint_failed();
   rules::CacheOutcome outcome;
   if (std::shared_ptr<const rules::CompiledRuleSet> cached = cache.Find(pack, &outcome)) {
     if (diagnostics) *diagnostics = diags.ToString();
