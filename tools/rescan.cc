@@ -72,9 +72,13 @@ struct RescanBatch {
   std::vector<storage::StoredAd> ads;  // walked and selected, with their stored findings and lead
   uint64_t examined = 0;               // ads walked for this batch
   std::string last_id;
-  std::vector<scanner::ScanResult> results;       // parallel to ads
+  // New results of the ads not counted in `same` (a deque: the outcomes'
+  // views and the updates' pointers stay valid). The others are scanned
+  // into the worker's reused result.
+  std::deque<scanner::ScanResult> results;
   std::deque<scanner::ScanResult> before;         // decoded stored findings of the ads whose findings differ
-  std::vector<storage::FindingsUpdate> updates;   // ads[i] -> results[i]
+  std::vector<storage::FindingsUpdate> updates;   // each points at one of `results`...
+  std::vector<scanner::ScanResult*> updated;      // ...this one (moved out at delivery)
   SameCounts same;                                // the ads whose findings did not change
   std::vector<AdOutcome> outcomes;                // the others
   uint64_t bytes = 0;
@@ -96,6 +100,11 @@ struct PendingWrite {
 
 struct WorkerState {
   std::unique_ptr<scanner::ScanContext> context;
+  // The latest result. Most ads' findings do not change, and their result
+  // is only counted: scanning each into this one, warm in cache and with
+  // its vectors' capacity kept, instead of a fresh result per ad (as
+  // `vigil scan` does) took a tenth off a dry run's user time.
+  scanner::ScanResult result;
   std::string encoded;                                  // the latest result, encoded
   std::vector<std::pair<uint32_t, uint32_t>> indexes;  // (rule, category) of each hit
 };
@@ -581,14 +590,12 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
 
   auto work = [&](RescanBatch& batch, int worker) {
     WorkerState& w = states[worker];
-    batch.results.resize(batch.ads.size());
     batch.same.rules.resize(pack.rules().size());
     batch.same.categories.resize(pack.categories().size());
     for (size_t i = 0; i < batch.ads.size(); ++i) {
       const storage::StoredAd& stored = batch.ads[i];
       const std::string& id = stored.ad.doc.id;
-      scanner::ScanResult& result = batch.results[i];
-      if (Status s = scan.Scan(stored.ad.doc, w.context.get(), &result); !s.ok()) {
+      if (Status s = scan.Scan(stored.ad.doc, w.context.get(), &w.result); !s.ok()) {
         batch.error = Status::Internal(fmt::format("scanning ad \"{}\": {}", id, s.message()));
         return;
       }
@@ -598,11 +605,12 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
       // stored findings' score and verdict are the lead's base score and
       // verdict.
       std::string_view stored_pack;
-      const storage::FindingsChange change = storage::CompareStoredFindings(stored, result, &w.encoded, &stored_pack);
+      const storage::FindingsChange change = storage::CompareStoredFindings(stored, w.result, &w.encoded, &stored_pack);
       if (change != storage::FindingsChange::kChanged &&
-          AddSame(result, i + 1, stored_pack, index, &w.indexes, &batch.same)) {
+          AddSame(w.result, i + 1, stored_pack, index, &w.indexes, &batch.same)) {
         continue;
       }
+      scanner::ScanResult& result = batch.results.emplace_back(std::move(w.result));
       AdOutcome& o = batch.outcomes.emplace_back();
       o.id = id;
       o.rules_after = CountBy(result.hits, false);
@@ -631,6 +639,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
       o.written = true;
       // The version scanned: a newer one ingested meanwhile is left alone.
       batch.updates.push_back({id, &result, stored.ad.version, std::move(w.encoded)});  // the next encode allocates
+      batch.updated.push_back(&result);
     }
   };
 
@@ -679,9 +688,9 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     owned->examined = batch.examined;
     owned->updates = std::move(batch.updates);
     owned->results.reserve(owned->updates.size());  // no reallocation: the pointers below stay valid
-    for (storage::FindingsUpdate& u : owned->updates) {
-      owned->results.push_back(std::move(batch.results[u.result - batch.results.data()]));
-      u.result = &owned->results.back();
+    for (size_t i = 0; i < owned->updates.size(); ++i) {
+      owned->results.push_back(std::move(*batch.updated[i]));
+      owned->updates[i].result = &owned->results.back();
     }
     store_->ReplaceFindingsAsync(owned->updates, std::move(checkpoint),
                                  [&window, &report_progress, owned, examined, rescanned](
