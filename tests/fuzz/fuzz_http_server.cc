@@ -83,9 +83,12 @@ struct World {
 // a second from 127.0.0.1 alone they used up the 28,232 ephemeral ports of
 // the default range (28,000 TIME_WAIT sockets were seen after ~100 s) and
 // connect() could fail. With the source address in the 4-tuple a port is
-// reused only after 65,536 further connections.
+// reused only after 65,536 further connections. The first address depends
+// on the process id, so that a run started right after another (CI runs the
+// fuzz targets back to back) does not begin on the addresses whose
+// TIME_WAIT sockets the other left behind.
 int Connect(uint16_t port) {
-  static uint32_t next_source = 0;
+  static uint32_t next_source = static_cast<uint32_t>(::getpid()) * 7919u;
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   Require(fd >= 0, "socket");
   timeval tv{kReplySeconds, 0};
