@@ -1011,34 +1011,37 @@ class Staging {
   using AdList = std::vector<std::pair<std::string_view, StagedAd*>>;
 
   // Calls fn(i, value) for each id of `ids` (sorted by key, unique) that
-  // family `cf` holds, with one iterator that steps to the next id or
-  // seeks past a gap. A rescan's ids are runs of neighbouring keys, which
-  // a walk reads entry by entry from blocks it already has; a point lookup
-  // (Get, MultiGet) searches the index and the bloom filter of every level
-  // again for each key.
+  // family `cf` holds. A rescan's ids are either runs of neighbouring keys
+  // (most ads' findings changed), which one iterator reads entry by entry
+  // from blocks it already has, or scattered (a few changed): there a seek
+  // reads a block of every file whose range holds the key, while a point
+  // lookup's bloom filters skip the files without it. So the iterator
+  // steps to the next id while it is near and seeks when it is not; once
+  // most ids have needed a seek, the rest are point lookups.
   template <typename Fn>
   Status WalkSorted(Cf cf, const AdList& ids, Fn&& fn) {
     constexpr int kMaxSteps = 8;
-    // A rescan's groups walk runs of neighbouring ids: each block is read
-    // once per group, and caching it cost a fresh allocation (page faults)
-    // and an eviction per block.
+    // Each block is read once per group, and caching it cost a fresh
+    // allocation (page faults) and an eviction per block.
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->H(cf)));
     bool positioned = false;
-    for (size_t i = 0; i < ids.size(); ++i) {
+    size_t i = 0, seeks = 0;
+    for (; i < ids.size(); ++i) {
       const rocksdb::Slice key(ids[i].first.data(), ids[i].first.size());
       // At the first key >= the previous id: step while below this one.
-      bool seek = !positioned || !it->Valid();
-      for (int step = 0; !seek && it->key().compare(key) < 0; ++step) {
+      bool near = positioned && it->Valid();
+      for (int step = 0; near && it->key().compare(key) < 0; ++step) {
         if (step == kMaxSteps) {
-          seek = true;
+          near = false;
         } else {
           it->Next();
-          seek = !it->Valid();
+          near = it->Valid();
         }
       }
-      if (seek) it->Seek(key);
+      if (!near && positioned && ++seeks > 4 && seeks * 2 > i) break;  // scattered: point lookups from here
+      if (!near) it->Seek(key);
       positioned = true;
       if (it->Valid() && it->key() == key) {
         if (Status s = fn(i, View(it->value())); !s.ok()) return s;
@@ -1046,7 +1049,17 @@ class Staging {
         break;
       }
     }
-    return FromRocks(it->status(), fmt::format("reading {}", keys::CfName(cf)));
+    if (!it->status().ok()) return FromRocks(it->status(), fmt::format("reading {}", keys::CfName(cf)));
+    rocksdb::PinnableSlice value;
+    for (; i < ids.size(); ++i) {
+      value.Reset();
+      const rocksdb::Status s =
+          impl_->db->Get(ro, impl_->H(cf), rocksdb::Slice(ids[i].first.data(), ids[i].first.size()), &value);
+      if (s.IsNotFound()) continue;
+      if (!s.ok()) return FromRocks(s, fmt::format("reading {}", keys::CfName(cf)));
+      if (Status st = fn(i, View(value)); !st.ok()) return st;
+    }
+    return Status::Ok();
   }
 
   // Loads the current versions of these ads. `ids`: ingested documents',

@@ -724,6 +724,41 @@ TEST_CASE("rescans of scattered ids read each one, across gaps and out of order"
   auto [odd_doc, odd_result] = MakeAd(odd);
   std::vector<FindingsUpdate> missing = {{"ad-0100", &results[12].second}, {"ad-0101", &odd_result}};
   CHECK(store->ReplaceFindings(missing, nullptr, nullptr).IsNotFound());
+
+  // Widely scattered ids (every 24th ad: each needs a seek), which turn the
+  // walk into point lookups after a few, in table files and the memtable.
+  std::vector<int> scattered;
+  for (int n = 6; n < 440; n += 24) scattered.push_back(n);
+  REQUIRE(scattered.size() > 12);
+  std::vector<std::pair<Document, ScanResult>> third;
+  for (int n : scattered) {
+    auto [doc, result] = MakeAd(ad_number(n));
+    result.pack_version = "core@3.0.0";
+    third.emplace_back(std::move(doc), std::move(result));
+  }
+  updates.clear();
+  for (const auto& [doc, result] : third) updates.push_back({doc.id, &result});
+  ReplaceStats third_stats;
+  REQUIRE(store->ReplaceFindings(updates, nullptr, &third_stats).ok());
+  CHECK(third_stats.ads == scattered.size());
+  CHECK(third_stats.pack_only == scattered.size());
+  for (int n = 0; n < 440; n += 2) {
+    const std::string id = fmt::format("ad-{:04}", n);
+    auto d = store->GetAd(id);
+    REQUIRE(d.ok());
+    const bool second = std::find(picked.begin(), picked.end(), n) != picked.end();
+    const bool third_round = std::find(scattered.begin(), scattered.end(), n) != scattered.end();
+    INFO(id);
+    CHECK(d->lead.pack_version == (third_round ? "core@3.0.0" : second ? "core@2.0.0" : "core@1.0.0"));
+    CHECK(d->findings.pack_version == d->lead.pack_version);
+  }
+  // A missing id among the point lookups fails the request whole too.
+  TestAd odd2;
+  odd2.id = "ad-0415";
+  auto [odd2_doc, odd2_result] = MakeAd(odd2);
+  updates.push_back({"ad-0415", &odd2_result});
+  std::sort(updates.begin(), updates.end(), [](const auto& x, const auto& y) { return x.ad_id < y.ad_id; });
+  CHECK(store->ReplaceFindings(updates, nullptr, nullptr).IsNotFound());
   RequireConsistent(*store);
 }
 
