@@ -1,0 +1,107 @@
+#include "tools/rescan.h"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace vigil::tools {
+namespace {
+
+using Json = nlohmann::json;
+
+RescanReport TrickyReport() {
+  RescanReport r;
+  r.pack = "core@1.0.1 \"quoted\"";
+  r.pack_hash = "abc123";
+  r.packs_before = {{"core@1.0.0", 7}, {"ünïcode@2", 1}};
+  r.dry_run = true;
+  r.complete = false;
+  r.resumed = true;
+  r.examined = 12;
+  r.rescanned = 11;
+  r.changed = 3;
+  r.written = 2;
+  r.flagged_before = 5;
+  r.flagged_after = 4;
+  r.newly_flagged = 1;
+  r.no_longer_flagged = 2;
+  r.newly_flagged_examples = {"ad-1", "tab\there"};
+  r.no_longer_flagged_examples = {};
+  RescanDelta& d = r.rules["youth.teen"];
+  d.hits_before = 9;
+  d.hits_after = 10;
+  d.ads_before = 3;
+  d.ads_after = 4;
+  d.flagged_before = 2;
+  d.flagged_after = 1;
+  d.gained = {"ad-\"q\""};
+  d.lost = {"back\\slash", std::string("nul\0byte", 8), "bad \xff utf-8"};
+  r.categories["youth"] = d;
+  r.categories["empty"] = RescanDelta{};
+  r.largest_changes = {{"ad-1", 0.25, 1.0}, {"ad-2", 0.8025, 0.0}, {"ad-3", 1e-05, 0.35},
+                       {"ad-4", std::numeric_limits<double>::quiet_NaN(), 0.5}};
+  r.last_id = "ad-9";
+  return r;
+}
+
+TEST_CASE("a rescan report's JSON holds every field, escaped, with keys in order", "[rescan]") {
+  const RescanReport r = TrickyReport();
+  const std::string text = r.ToJson();
+  const Json j = Json::parse(text);  // throws on malformed JSON
+  CHECK(j.at("pack") == r.pack);
+  CHECK(j.at("pack_hash") == "abc123");
+  CHECK(j.at("packs_before") == Json{{"core@1.0.0", 7}, {"ünïcode@2", 1}});
+  CHECK(j.at("dry_run") == true);
+  CHECK(j.at("complete") == false);
+  CHECK(j.at("resumed") == true);
+  CHECK(j.at("examined") == 12);
+  CHECK(j.at("rescanned") == 11);
+  CHECK(j.at("changed") == 3);
+  CHECK(j.at("written") == 2);
+  CHECK(j.at("flagged_before") == 5);
+  CHECK(j.at("flagged_after") == 4);
+  CHECK(j.at("newly_flagged") == 1);
+  CHECK(j.at("no_longer_flagged") == 2);
+  CHECK(j.at("newly_flagged_examples") == Json{"ad-1", "tab\there"});
+  CHECK(j.at("no_longer_flagged_examples") == Json::array());
+  CHECK(j.at("last_id") == "ad-9");
+  const Json& rule = j.at("rules").at("youth.teen");
+  CHECK(rule.at("hits_before") == 9);
+  CHECK(rule.at("hits_after") == 10);
+  CHECK(rule.at("ads_before") == 3);
+  CHECK(rule.at("ads_after") == 4);
+  CHECK(rule.at("flagged_before") == 2);
+  CHECK(rule.at("flagged_after") == 1);
+  CHECK(rule.at("gained_examples") == Json{"ad-\"q\""});
+  // Invalid UTF-8 becomes U+FFFD; a NUL byte survives escaped.
+  CHECK(rule.at("lost_examples") == Json{"back\\slash", std::string("nul\0byte", 8), "bad \xEF\xBF\xBD utf-8"});
+  CHECK(j.at("categories").at("youth") == rule);
+  CHECK(j.at("categories").at("empty").at("gained_examples") == Json::array());
+  const Json& changes = j.at("largest_score_changes");
+  REQUIRE(changes.size() == 4);
+  CHECK(changes[0] == Json{{"ad_id", "ad-1"}, {"before", 0.25}, {"after", 1.0}});
+  CHECK(changes[1].at("before").get<double>() == 0.8025);
+  CHECK(changes[1].at("after").get<double>() == 0.0);
+  CHECK(changes[2].at("before").get<double>() == 1e-05);
+  CHECK(changes[3].at("before").is_null());  // not a number: null, as nlohmann writes it
+  // Integral doubles keep their ".0", and the keys come sorted: the text is
+  // what dumping the parsed value gives, but for the escapes of control
+  // characters and invalid UTF-8.
+  CHECK(text.find("{\"ad_id\":\"ad-1\",\"after\":1.0,\"before\":0.25}") != std::string::npos);
+  Json plain = j;
+  plain["rules"]["youth.teen"]["lost_examples"] = Json{"x"};
+  plain["categories"]["youth"]["lost_examples"] = Json{"x"};
+  plain["newly_flagged_examples"] = Json{"ad-1"};
+  RescanReport simple = r;
+  simple.rules["youth.teen"].lost = {"x"};
+  simple.categories["youth"].lost = {"x"};
+  simple.newly_flagged_examples = {"ad-1"};
+  CHECK(simple.ToJson() == plain.dump());
+}
+
+}  // namespace
+}  // namespace vigil::tools
