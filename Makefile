@@ -42,8 +42,9 @@ test-asan: bootstrap
 # commit and findings rewrites) under ThreadSanitizer.
 test-tsan: bootstrap
 	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_SANITIZE=thread $(CMAKE_FLAGS)
-	cmake --build build-tsan -j $(JOBS) --target tools_tests storage_tests
+	cmake --build build-tsan -j $(JOBS) --target tools_tests storage_tests scanner_tests
 	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/hardening/tsan.supp ctest --output-on-failure -R '^(tools_tests|storage_tests)$$'
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/hardening/tsan.supp build-tsan/bin/scanner_tests '[pipeline]'
 
 # libFuzzer targets (tests/fuzz), built with Debian's clang-14, each run for
 # FUZZ_SECONDS on a copy of its seed corpus.

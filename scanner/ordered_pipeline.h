@@ -4,6 +4,7 @@
 // bounded whatever the input size.
 //
 // Thread-safety: Push and Finish are called from one producer thread.
+// (RunPulled, below: the workers fill the batches themselves.)
 // `work` runs concurrently on the worker threads (with the worker's index,
 // for per-thread state); `deliver` runs on one thread at a time, in order.
 // With zero workers everything runs inline on the producer thread.
@@ -126,5 +127,88 @@ class OrderedPipeline {
   bool delivering_ = false;
   Status failure_;
 };
+
+// Runs batches that the worker threads fill themselves, instead of a
+// producer thread pushing them: each worker takes the source lock, has
+// `fill` fill the next batch, lets go and works on it. A batch is then read
+// and worked on by one thread, warm in its cache, and the reading is spread
+// over the workers. Delivery is in fill order, one batch at a time; at most
+// `max_in_flight` filled batches wait to be delivered. `fill` returns false
+// when there is nothing more (the batch it was given is dropped) and runs
+// on one thread at a time, in order. With zero workers everything runs on
+// the calling thread. Returns the first delivery error; after one, no
+// batch is filled or worked on.
+template <typename Batch>
+Status RunPulled(int workers, size_t max_in_flight, const std::function<bool(Batch&)>& fill,
+                 const std::function<void(Batch&, int)>& work, const std::function<Status(Batch&)>& deliver) {
+  if (workers <= 0) {
+    for (;;) {
+      Batch batch;
+      if (!fill(batch)) return Status::Ok();
+      work(batch, 0);
+      if (Status s = deliver(batch); !s.ok()) return s;
+    }
+  }
+  if (max_in_flight < 1) max_in_flight = 1;
+  std::mutex source_mu;  // fill, one at a time
+  bool exhausted = false;
+  uint64_t next_seq = 0;
+  std::mutex mu;  // the rest
+  std::condition_variable space_cv;
+  std::map<uint64_t, std::unique_ptr<Batch>> done;
+  uint64_t next_deliver = 0;
+  bool delivering = false;
+  Status failure;
+  const auto loop = [&](int worker) {
+    for (;;) {
+      auto batch = std::make_unique<Batch>();
+      uint64_t seq;
+      {
+        std::lock_guard<std::mutex> source(source_mu);
+        if (exhausted) return;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          space_cv.wait(lock, [&] { return next_seq - next_deliver < max_in_flight || !failure.ok(); });
+          if (!failure.ok()) {
+            exhausted = true;
+            return;
+          }
+        }
+        if (!fill(*batch)) {
+          exhausted = true;
+          return;
+        }
+        seq = next_seq++;
+      }
+      bool ok;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ok = failure.ok();
+      }
+      if (ok) work(*batch, worker);
+      std::unique_lock<std::mutex> lock(mu);
+      done.emplace(seq, std::move(batch));
+      if (delivering) continue;
+      delivering = true;
+      while (!done.empty() && done.begin()->first == next_deliver) {
+        std::unique_ptr<Batch> ready = std::move(done.begin()->second);
+        done.erase(done.begin());
+        const bool deliver_it = failure.ok();
+        lock.unlock();
+        Status s = deliver_it ? deliver(*ready) : Status::Ok();
+        ready.reset();
+        lock.lock();
+        if (!s.ok() && failure.ok()) failure = s;
+        ++next_deliver;
+        space_cv.notify_all();
+      }
+      delivering = false;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < workers; ++i) threads.emplace_back(loop, i);
+  for (std::thread& t : threads) t.join();
+  return failure;
+}
 
 }  // namespace vigil::scanner

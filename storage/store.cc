@@ -2239,50 +2239,96 @@ FindingsChange CompareStoredFindings(const StoredAd& stored, const ScanResult& r
   return FindingsChange::kChanged;
 }
 
-Status Store::ForEachStoredAd(std::string_view start_after, bool with_leads, AdFields fields,
-                              const std::function<bool(StoredAd&)>& visit) const {
-  const auto decode = fields == AdFields::kScan ? keys::DecodeAdRecordForScan : keys::DecodeAdRecord;
-  ReadView view(*impl_);
-  auto ads = view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead);
-  auto findings = view.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead);
-  auto leads = with_leads ? view.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead) : nullptr;
-  if (start_after.empty()) {
-    ads->it->SeekToFirst();
-  } else {
-    ads->it->Seek(rocksdb::Slice(start_after.data(), start_after.size()));
-    if (ads->it->Valid() && View(ads->it->key()) == start_after) ads->it->Next();
+struct Store::AdWalk::State {
+  State(const Store::Impl& impl, bool with_leads, AdFields fields)
+      : decode(fields == AdFields::kScan ? keys::DecodeAdRecordForScan : keys::DecodeAdRecord),
+        view(impl),
+        ads(view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead)),
+        findings(view.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead)),
+        leads(with_leads ? view.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead) : nullptr) {}
+
+  bool (*const decode)(std::string_view, AdRecord*);
+  ReadView view;
+  std::unique_ptr<ReadView::Iter> ads, findings, leads;
+  bool started = false;     // `ads` has moved past the first ad
+  bool positioned = false;  // `findings` and `leads` are at the previous ad
+};
+
+Store::AdWalk::AdWalk(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Store::AdWalk::~AdWalk() = default;
+
+bool Store::AdWalk::Next(StoredAd* out) {
+  State& st = *state_;
+  if (!status_.ok()) return false;
+  rocksdb::Iterator* ads = st.ads->it.get();
+  if (st.started && ads->Valid()) ads->Next();
+  st.started = true;
+  if (!ads->Valid()) {
+    status_ = FromRocks(ads->status(), "reading ads");
+    return false;
   }
-  bool positioned = false;
   // Moves `other` to the key of the current ad: the next entry in the
   // common case, a seek otherwise. False when the ad has no such entry.
   const auto align = [&](ReadView::Iter& other, const rocksdb::Slice& key) {
-    if (positioned && other->Valid()) {
+    if (st.positioned && other->Valid()) {
       other->Next();
       if (other->Valid() && other->key() == key) return true;
     }
     other->Seek(key);
     return other->Valid() && other->key() == key;
   };
+  const rocksdb::Slice key = ads->key();
+  const std::string_view id = View(key);
+  if (!st.decode(View(ads->value()), &out->ad)) {
+    status_ = CorruptRecord("ad", id);
+    return false;
+  }
+  out->ad.doc.id.assign(id);
+  if (!align(*st.findings, key)) {
+    status_ = !st.findings->it->status().ok()
+                  ? FromRocks(st.findings->it->status(), "reading findings")
+                  : Status::Corruption(fmt::format("ad {:?} has no findings record; run `vigil store check`",
+                                                   std::string(id)));
+    return false;
+  }
+  if (st.leads && !align(*st.leads, key)) {
+    status_ = !st.leads->it->status().ok()
+                  ? FromRocks(st.leads->it->status(), "reading leads")
+                  : Status::Corruption(fmt::format("ad {:?} has no lead record; run `vigil store check`",
+                                                   std::string(id)));
+    return false;
+  }
+  st.positioned = true;
+  out->findings_raw.assign(View(st.findings->it->value()));
+  if (st.leads && !keys::DecodeLead(View(st.leads->it->value()), &out->lead)) {
+    status_ = CorruptRecord("lead", id);
+    return false;
+  }
+  return true;
+}
+
+std::unique_ptr<Store::AdWalk> Store::WalkStoredAds(std::string_view start_after, bool with_leads,
+                                                    AdFields fields) const {
+  auto state = std::make_unique<AdWalk::State>(*impl_, with_leads, fields);
+  rocksdb::Iterator* ads = state->ads->it.get();
+  if (start_after.empty()) {
+    ads->SeekToFirst();
+  } else {
+    ads->Seek(rocksdb::Slice(start_after.data(), start_after.size()));
+    if (ads->Valid() && View(ads->key()) == start_after) ads->Next();
+  }
+  return std::unique_ptr<AdWalk>(new AdWalk(std::move(state)));
+}
+
+Status Store::ForEachStoredAd(std::string_view start_after, bool with_leads, AdFields fields,
+                              const std::function<bool(StoredAd&)>& visit) const {
+  std::unique_ptr<AdWalk> walk = WalkStoredAds(start_after, with_leads, fields);
   StoredAd stored;
-  for (; ads->it->Valid(); ads->it->Next()) {
-    const rocksdb::Slice key = ads->it->key();
-    const std::string_view id = View(key);
-    if (!decode(View(ads->it->value()), &stored.ad)) return CorruptRecord("ad", id);
-    stored.ad.doc.id.assign(id);
-    if (!align(*findings, key)) {
-      if (!findings->it->status().ok()) return FromRocks(findings->it->status(), "reading findings");
-      return Status::Corruption(fmt::format("ad {:?} has no findings record; run `vigil store check`", std::string(id)));
-    }
-    if (leads && !align(*leads, key)) {
-      if (!leads->it->status().ok()) return FromRocks(leads->it->status(), "reading leads");
-      return Status::Corruption(fmt::format("ad {:?} has no lead record; run `vigil store check`", std::string(id)));
-    }
-    positioned = true;
-    stored.findings_raw.assign(View(findings->it->value()));
-    if (leads && !keys::DecodeLead(View(leads->it->value()), &stored.lead)) return CorruptRecord("lead", id);
+  while (walk->Next(&stored)) {
     if (!visit(stored)) return Status::Ok();
   }
-  return FromRocks(ads->it->status(), "reading ads");
+  return walk->status();
 }
 
 // ---- reviews, audit, export -------------------------------------------------

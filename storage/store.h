@@ -377,6 +377,25 @@ class Store {
   enum class AdFields { kAll, kScan };
   Status ForEachStoredAd(std::string_view start_after, bool with_leads, AdFields fields,
                          const std::function<bool(StoredAd&)>& visit) const;
+  // The same walk one ad at a time, for callers that take ads from it on
+  // several threads (a rescan's workers; one call at a time: a walk is not
+  // thread-safe). It holds its snapshot until destroyed.
+  class AdWalk {
+   public:
+    ~AdWalk();
+    // Decodes the next ad into *out (its strings reuse their memory);
+    // false at the end or on an error (status()).
+    bool Next(StoredAd* out);
+    const Status& status() const { return status_; }
+
+   private:
+    friend class Store;
+    struct State;
+    explicit AdWalk(std::unique_ptr<State> state);
+    std::unique_ptr<State> state_;
+    Status status_;
+  };
+  std::unique_ptr<AdWalk> WalkStoredAds(std::string_view start_after, bool with_leads, AdFields fields) const;
 
   // ---- reviews, audit, export (writers only unless noted) ----
 

@@ -1,5 +1,5 @@
-// Rescanner (tools/rescan.h). The walk and the workers are
-// scanner::OrderedPipeline; each batch carries the ads it walked (the
+// Rescanner (tools/rescan.h). The workers walk the store and scan
+// (scanner::RunPulled); each batch carries the ads it walked (the
 // checkpoint position is the last ad walked, selected or not), the new scan
 // results of the selected ones, and what the report needs of before and
 // after: sums per rule and category for the ads whose findings did not
@@ -814,45 +814,44 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     return Status::Ok();
   };
 
+  // The workers walk the store themselves, a batch at a time under the
+  // walk's lock (scanner::RunPulled): each batch is decoded and scanned on
+  // one core, warm in its cache, instead of crossing from a walking thread.
+  // The leads are read only to select by category.
+  std::unique_ptr<storage::Store::AdWalk> walk =
+      store_->WalkStoredAds(report.last_id, !category.empty(), storage::Store::AdFields::kScan);
   bool stopped = false;
-  Status walk_status;
-  Status pipeline_status;
-  {
-    scanner::OrderedPipeline<RescanBatch> pipeline(workers, static_cast<size_t>(std::max(1, workers)) * 3 + 1, work,
-                                                   deliver);
-    const auto new_batch = [&] {
-      auto b = std::make_unique<RescanBatch>();
-      b->ads.reserve(options_.batch_size);
-      return b;
-    };
-    auto batch = new_batch();
-    Status push_status;
-    const size_t max_walk = options_.batch_size * 8;  // checkpoint now and then through unselected stretches
-    // The leads are read only to select by category.
-    walk_status = store_->ForEachStoredAd(report.last_id, !category.empty(), storage::Store::AdFields::kScan,
-                                          [&](storage::StoredAd& stored) {
+  const size_t max_walk = options_.batch_size * 8;  // checkpoint now and then through unselected stretches
+  const auto fill = [&](RescanBatch& batch) {
+    if (stopped) return false;
+    batch.ads.reserve(options_.batch_size);
+    size_t selected_ads = 0;
+    while (selected_ads < options_.batch_size && batch.examined < max_walk) {
       if (stop && stop->load(std::memory_order_relaxed)) {
         stopped = true;
-        return false;
+        break;
       }
-      ++batch->examined;
-      batch->last_id = stored.ad.doc.id;
+      // Decoded in place: the slot past the selected ads is reused for an
+      // ad that is not selected.
+      if (batch.ads.size() == selected_ads) batch.ads.emplace_back();
+      storage::StoredAd& stored = batch.ads.back();
+      if (!walk->Next(&stored)) break;  // the end, or an error (walk->status())
+      ++batch.examined;
+      batch.last_id = stored.ad.doc.id;
       bool selected = !options_.since || stored.ad.time >= *options_.since;
       if (selected && !category.empty()) {
         const std::vector<std::string> cats = storage::EffectiveCategories(stored.lead);
         selected = std::binary_search(cats.begin(), cats.end(), category);
       }
-      if (selected) batch->ads.push_back(std::move(stored));
-      if (batch->ads.size() >= options_.batch_size || batch->examined >= max_walk) {
-        push_status = pipeline.Push(std::move(batch));
-        batch = new_batch();
-        if (!push_status.ok()) return false;
-      }
-      return true;
-    });
-    if (push_status.ok() && batch->examined > 0) push_status = pipeline.Push(std::move(batch));
-    pipeline_status = pipeline.Finish();
-  }
+      if (selected) ++selected_ads;
+    }
+    batch.ads.resize(selected_ads);
+    return batch.examined > 0;
+  };
+  const Status pipeline_status = scanner::RunPulled<RescanBatch>(
+      workers, static_cast<size_t>(std::max(1, workers)) * 3 + 1, fill, work, deliver);
+  const Status walk_status = walk->status();
+  walk.reset();  // its snapshot
   if (Status w = window.Wait(); !w.ok()) return w;
   if (!pipeline_status.ok()) return pipeline_status;
   if (!walk_status.ok()) return walk_status;

@@ -4,14 +4,14 @@
 // falls below the new pack's threshold stays listed with flagged = false
 // under the new pack version. Used by `vigil rescan` and by vigild.
 //
-// Pipeline: the calling thread walks the ads in id order with their stored
-// findings, still encoded, and (only to select by category) their leads
-// (Store::ForEachStoredAd, one snapshot, no point lookups) and cuts
-// batches; N workers scan each ad (one ScanContext per worker) and compare
-// the new findings with the stored bytes (CompareStoredFindings). Findings
-// the new pack reproduces, whatever the pack label, are left as they are:
-// not decoded, not sent to the store, and their records keep the label of
-// the pack that produced them. Finished batches are delivered in id order,
+// Pipeline: N workers take turns walking the ads in id order with their
+// stored findings, still encoded, and (only to select by category) their
+// leads (Store::WalkStoredAds, one snapshot, no point lookups), a batch
+// each; each scans the ads of its batch (one ScanContext per worker) and
+// compares the new findings with the stored bytes (CompareStoredFindings).
+// Findings the new pack reproduces, whatever the pack label, are left as
+// they are: not decoded, not sent to the store, and their records keep the
+// label of the pack that produced them. Finished batches are delivered in id order,
 // merged into the report and the changed findings handed to the store
 // without waiting (Store::ReplaceFindingsAsync) with a checkpoint — the
 // last ad id done and the report so far — in the same atomic batch, so a
