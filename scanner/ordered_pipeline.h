@@ -137,7 +137,8 @@ class OrderedPipeline {
 // when there is nothing more (the batch it was given is dropped) and runs
 // on one thread at a time, in order. With zero workers everything runs on
 // the calling thread. Returns the first delivery error; after one, no
-// batch is filled or worked on.
+// further batch is delivered, and none is filled or worked on but those
+// already under way (they are dropped).
 template <typename Batch>
 Status RunPulled(int workers, size_t max_in_flight, const std::function<bool(Batch&)>& fill,
                  const std::function<void(Batch&, int)>& work, const std::function<Status(Batch&)>& deliver) {

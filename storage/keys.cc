@@ -664,6 +664,11 @@ bool SameFindingsButPackVersion(std::string_view a, std::string_view b, std::str
   return true;
 }
 
+bool FindingsPackVersion(std::string_view in, std::string_view* pack) {
+  std::string_view before, after;
+  return SplitAtPackVersion(in, &before, pack, &after);
+}
+
 bool DecodeFindingsEntities(std::string_view in, std::vector<EntityRef>* entities) {
   Reader r(in);
   scanner::ScanResult head;

@@ -156,6 +156,9 @@ bool DecodeFindingsEntities(std::string_view in, std::vector<EntityRef>* entitie
 // False when either does not decode. When true and `b_pack` is given, it
 // is set to b's pack version (a view into b).
 bool SameFindingsButPackVersion(std::string_view a, std::string_view b, std::string_view* b_pack = nullptr);
+// The pack version of encoded findings, as a view into `in`; false if it
+// does not decode that far.
+bool FindingsPackVersion(std::string_view in, std::string_view* pack);
 
 std::string EncodeLead(const LeadRecord& lead);
 bool DecodeLead(std::string_view in, LeadRecord* lead);

@@ -2232,7 +2232,9 @@ FindingsChange CompareStoredFindings(const StoredAd& stored, const ScanResult& r
                                      std::string_view* stored_pack) {
   keys::EncodeFindings(result, encoded);
   if (*encoded == stored.findings_raw) {
-    if (stored_pack) *stored_pack = result.pack_version;
+    // A view into the stored findings, which the caller keeps, not into
+    // `result`, which a caller may reuse or move (the rescan's workers do).
+    if (stored_pack && !keys::FindingsPackVersion(stored.findings_raw, stored_pack)) *stored_pack = {};
     return FindingsChange::kSame;
   }
   if (keys::SameFindingsButPackVersion(*encoded, stored.findings_raw, stored_pack)) return FindingsChange::kPackOnly;

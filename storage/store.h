@@ -134,7 +134,7 @@ enum class FindingsChange {
 // Encodes `result` as the store would (into *encoded, for
 // FindingsUpdate::encoded, reusing its memory) and compares it with the stored findings. For
 // kSame and kPackOnly, *stored_pack (optional) is set to the stored
-// findings' pack version.
+// findings' pack version: a view into stored.findings_raw.
 FindingsChange CompareStoredFindings(const StoredAd& stored, const scanner::ScanResult& result, std::string* encoded,
                                      std::string_view* stored_pack = nullptr);
 

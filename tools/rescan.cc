@@ -334,7 +334,9 @@ void AppendDeltas(const DeltaMap& deltas, std::string* out) {
 // tree and dumped: every batch's checkpoint carries it, and the tree and
 // its dump cost ~1.5 M instructions per checkpoint (callgrind), ~2% of a
 // one-rule rescan. Keys in sorted order, as nlohmann's objects give them,
-// so the text is the same as before; ReportFromJson reads it back.
+// so the text is the same as before but for the escapes of control
+// characters (\u0008 for \b) and of invalid UTF-8 (\ufffd rather than the
+// character itself); ReportFromJson reads it back.
 void AppendReport(const RescanReport& r, std::string* out) {
   const auto to = [out] { return std::back_inserter(*out); };
   out->append(R"({"categories":)");
@@ -781,15 +783,17 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     batch.ads.reserve(options_.batch_size);
     size_t selected_ads = 0;
     while (selected_ads < options_.batch_size && batch.examined < max_walk) {
-      if (stop && stop->load(std::memory_order_relaxed)) {
-        stopped = true;
-        break;
-      }
       // Decoded in place: the slot past the selected ads is reused for an
       // ad that is not selected.
       if (batch.ads.size() == selected_ads) batch.ads.emplace_back();
       storage::StoredAd& stored = batch.ads.back();
       if (!walk->Next(&stored)) break;  // the end, or an error (walk->status())
+      // A stop leaves this ad, and the rest, to the resumed run; one that
+      // comes once every ad was taken does not make the rescan incomplete.
+      if (stop && stop->load(std::memory_order_relaxed)) {
+        stopped = true;
+        break;
+      }
       ++batch.examined;
       batch.last_id = stored.ad.doc.id;
       bool selected = !options_.since || stored.ad.time >= *options_.since;
