@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -228,40 +229,64 @@ Result<std::shared_ptr<const CompiledRuleSet>> RuleSetCache::CompileAndStore(con
 }
 
 void RuleSetCache::Prune(const Pack& pack) const {
-  // This pack name's entries for this engine (NAME-HASH-TAG.vrs) and the
-  // clean marks of any entry (HASH-TAG-PROGRAM.clean), in one listing.
+  // One listing: this pack name's entries for this engine (NAME-HASH-TAG.vrs),
+  // every entry and clean mark (HASH-TAG-PROGRAM.clean), and the temporary
+  // files of writes (PATH.tmp.PID).
   const std::string tag = EngineTag();
   const std::string prefix = SafeFileComponent(pack.name) + "-";
   const std::string suffix = "-" + tag + ".vrs";
+  constexpr size_t kHashTag = 32 + 1 + 16;  // "HASH-TAG" in entry and mark names
   struct Entry {
     std::filesystem::file_time_type written;
     std::string name;
   };
-  std::vector<Entry> entries;
-  std::vector<std::string> marks;
+  std::vector<Entry> entries;  // this pack's, this engine's
+  std::vector<Entry> all;      // every entry, mark and temporary file
   std::error_code ec;
   for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name.ends_with(".clean")) {
-      marks.push_back(std::move(name));
-    } else if (name.size() == prefix.size() + 32 + suffix.size() && name.starts_with(prefix) &&
-               name.ends_with(suffix)) {
-      std::error_code time_ec;
-      const auto written = it->last_write_time(time_ec);
-      if (!time_ec) entries.push_back({written, std::move(name)});
+    std::error_code time_ec;
+    const auto written = it->last_write_time(time_ec);
+    if (time_ec) continue;
+    if (name.size() == prefix.size() + 32 + suffix.size() && name.starts_with(prefix) && name.ends_with(suffix)) {
+      entries.push_back({written, name});
+    }
+    if (name.ends_with(".vrs") || name.ends_with(".clean") || name.find(".vrs.tmp.") != std::string::npos) {
+      all.push_back({written, std::move(name)});
     }
   }
-  if (entries.size() <= kKeptVersionsPerPack) return;
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.written > b.written; });
   const std::string just_written = std::filesystem::path(PathFor(pack)).filename().string();
-  for (size_t i = kKeptVersionsPerPack; i < entries.size(); ++i) {
-    const std::string& name = entries[i].name;
-    if (name == just_written) continue;
-    std::filesystem::remove(directory_ + "/" + name, ec);
-    const std::string mark_prefix = name.substr(prefix.size(), 32) + "-" + tag + "-";
-    for (const std::string& mark : marks) {
-      if (mark.starts_with(mark_prefix)) std::filesystem::remove(directory_ + "/" + mark, ec);
+  std::set<std::string> removed;
+  const auto remove = [&](const std::string& name) {
+    std::error_code remove_ec;
+    if (std::filesystem::remove(directory_ + "/" + name, remove_ec)) removed.insert(name);
+  };
+  if (entries.size() > kKeptVersionsPerPack) {
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.written > b.written; });
+    for (size_t i = kKeptVersionsPerPack; i < entries.size(); ++i) {
+      if (entries[i].name != just_written) remove(entries[i].name);
     }
+  }
+  // Entries of any pack and engine (other machines sharing the folder,
+  // formats an older vigil wrote) unused for kStaleAfter, and temporary
+  // files a write left behind (a crash) for an hour.
+  const auto now = std::filesystem::file_time_type::clock::now();
+  std::set<std::string> live;  // "HASH-TAG" of the entries that stay
+  for (const Entry& e : all) {
+    if (removed.count(e.name)) continue;
+    if (e.name.ends_with(".vrs")) {
+      if (e.name != just_written && now - e.written > kStaleAfter) {
+        remove(e.name);
+      } else if (e.name.size() >= kHashTag + 4) {
+        live.insert(e.name.substr(e.name.size() - 4 - kHashTag, kHashTag));
+      }
+    } else if (!e.name.ends_with(".clean") && now - e.written > std::chrono::hours(1)) {
+      remove(e.name);
+    }
+  }
+  // Clean marks whose entry is gone (pruned here or by another process).
+  for (const Entry& e : all) {
+    if (e.name.ends_with(".clean") && !live.count(e.name.substr(0, kHashTag))) remove(e.name);
   }
 }
 

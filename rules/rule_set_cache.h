@@ -14,6 +14,7 @@
 // by process id; vigild reloads one at a time).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -86,8 +87,12 @@ class RuleSetCache {
   // with their clean marks: each edit of a pack makes a new entry of
   // several MB, and the version a daemon runs must survive an analyst's
   // edits. Another process reading a removed entry falls back to
-  // compiling.
+  // compiling. The same prune removes the entries of any pack and engine
+  // (an older vigil's format, another machine sharing the folder) not
+  // written or used for kStaleAfter, the clean marks whose entry is gone,
+  // and temporary files a write left behind over an hour ago.
   static constexpr size_t kKeptVersionsPerPack = 8;
+  static constexpr std::chrono::hours kStaleAfter{24 * 30};
 
  private:
   void Prune(const Pack& pack) const;

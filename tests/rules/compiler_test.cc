@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "rules/compiled_rule_set_impl.h"
 #include "rules/pack_loader.h"
@@ -301,6 +302,48 @@ TEST_CASE("a compiled rule set of another format is reported as such, not as dam
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().IsInvalidArgument());
   CHECK(r.status().message().find("has format 3, this vigil reads") != std::string::npos);
+}
+
+TEST_CASE("the cache drops entries unused for a month, orphan marks and old temporary files", "[compiler][cache]") {
+  TempDir dir;
+  vigil::rules::RuleSetCache cache(dir.path.string());
+  const auto now = std::filesystem::file_time_type::clock::now();
+  const auto write = [&](const std::string& name, std::filesystem::file_time_type when, const std::string& text) {
+    std::ofstream(dir.path / name) << text;
+    std::filesystem::last_write_time(dir.path / name, when);
+  };
+  const std::string hash_a(32, 'a'), hash_b(32, 'b'), hash_c(32, 'c');
+  const std::string old_tag = "0123456789abcdef";  // an older format's or another machine's engine
+  const auto month = vigil::rules::RuleSetCache::kStaleAfter;
+  // Unused for over a month: removed, with its mark.
+  write("core-" + hash_a + "-" + old_tag + ".vrs", now - month - std::chrono::hours(1), "x");
+  write(hash_a + "-" + old_tag + "-fedcba9876543210.clean", now, "core-" + hash_a + "-" + old_tag + ".vrs");
+  // Used within the month: kept, with its mark.
+  write("other-" + hash_b + "-" + old_tag + ".vrs", now - month + std::chrono::hours(24), "x");
+  write(hash_b + "-" + old_tag + "-fedcba9876543210.clean", now - month - std::chrono::hours(24),
+        "other-" + hash_b + "-" + old_tag + ".vrs");
+  // A mark whose entry is gone: removed.
+  write(hash_c + "-" + old_tag + "-fedcba9876543210.clean", now, "core-" + hash_c + "-" + old_tag + ".vrs");
+  // A write's temporary file: removed after an hour, kept before (it may be in progress).
+  write("core-" + hash_c + "-" + old_tag + ".vrs.tmp.12345", now - std::chrono::hours(2), "partial");
+  write("core-" + hash_b + "-" + old_tag + ".vrs.tmp.12346", now, "partial");
+  // Something else in the folder is not the cache's to remove.
+  write("notes.txt", now - month - month, "mine");
+
+  vigil::rules::Diagnostics diags;
+  vigil::rules::CacheOutcome outcome;
+  REQUIRE(cache.GetOrCompile(LoadTestPack(), {}, &diags, &outcome).ok());  // a miss: stores, then prunes
+  REQUIRE(outcome.kind == vigil::rules::CacheOutcome::Kind::kMiss);
+  std::set<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path)) left.insert(e.path().filename().string());
+  const std::set<std::string> expected = {
+      std::filesystem::path(outcome.path).filename().string(),
+      "other-" + hash_b + "-" + old_tag + ".vrs",
+      hash_b + "-" + old_tag + "-fedcba9876543210.clean",
+      "core-" + hash_b + "-" + old_tag + ".vrs.tmp.12346",
+      "notes.txt",
+  };
+  CHECK(left == expected);
 }
 
 TEST_CASE("the cache keeps the newest entries of a pack and drops older ones with their marks", "[compiler][cache]") {
