@@ -24,6 +24,51 @@
 
 namespace vigil::scanner {
 
+namespace internal {
+
+// Delivers finished batches in sequence order, one at a time, on whichever
+// thread finishes the batch that is next (OrderedPipeline, RunPulled). Its
+// state is guarded by the caller's mutex.
+template <typename Batch>
+class InOrderDelivery {
+ public:
+  // With `lock` held: records batch `seq` as finished. Unless another
+  // thread is delivering, then delivers every finished batch that is next
+  // in order, the lock released around each `deliver` (not called once
+  // *failure is set, which the first error does); `after` runs, locked,
+  // after each.
+  template <typename Deliver, typename After>
+  void Finished(std::unique_lock<std::mutex>& lock, uint64_t seq, std::unique_ptr<Batch> batch, Status* failure,
+                const Deliver& deliver, const After& after) {
+    done_.emplace(seq, std::move(batch));
+    if (delivering_) return;
+    delivering_ = true;
+    while (!done_.empty() && done_.begin()->first == next_) {
+      std::unique_ptr<Batch> ready = std::move(done_.begin()->second);
+      done_.erase(done_.begin());
+      const bool deliver_it = failure->ok();
+      lock.unlock();
+      Status s = deliver_it ? deliver(*ready) : Status::Ok();
+      ready.reset();
+      lock.lock();
+      if (!s.ok() && failure->ok()) *failure = s;
+      ++next_;
+      after();
+    }
+    delivering_ = false;
+  }
+
+  // The sequence number of the next batch to deliver.
+  uint64_t next() const { return next_; }
+
+ private:
+  std::map<uint64_t, std::unique_ptr<Batch>> done_;
+  uint64_t next_ = 0;
+  bool delivering_ = false;
+};
+
+}  // namespace internal
+
 template <typename Batch>
 class OrderedPipeline {
  public:
@@ -85,23 +130,10 @@ class OrderedPipeline {
       }
       if (failure_ok()) work_(*item.second, worker);
       std::unique_lock<std::mutex> lock(mu_);
-      done_.emplace(item.first, std::move(item.second));
-      if (delivering_) continue;
-      delivering_ = true;
-      while (!done_.empty() && done_.begin()->first == next_deliver_) {
-        std::unique_ptr<Batch> ready = std::move(done_.begin()->second);
-        done_.erase(done_.begin());
-        bool deliver = failure_.ok();
-        lock.unlock();
-        Status s = deliver ? deliver_(*ready) : Status::Ok();
-        ready.reset();
-        lock.lock();
-        if (!s.ok() && failure_.ok()) failure_ = s;
-        ++next_deliver_;
+      delivery_.Finished(lock, item.first, std::move(item.second), &failure_, deliver_, [this] {
         --in_flight_;
         space_cv_.notify_all();
-      }
-      delivering_ = false;
+      });
     }
   }
 
@@ -119,12 +151,10 @@ class OrderedPipeline {
   std::condition_variable work_cv_;
   std::condition_variable space_cv_;
   std::deque<std::pair<uint64_t, std::unique_ptr<Batch>>> todo_;
-  std::map<uint64_t, std::unique_ptr<Batch>> done_;
+  internal::InOrderDelivery<Batch> delivery_;
   uint64_t next_seq_ = 0;
-  uint64_t next_deliver_ = 0;
   size_t in_flight_ = 0;
   bool closing_ = false;
-  bool delivering_ = false;
   Status failure_;
 };
 
@@ -156,9 +186,7 @@ Status RunPulled(int workers, size_t max_in_flight, const std::function<bool(Bat
   uint64_t next_seq = 0;
   std::mutex mu;  // the rest
   std::condition_variable space_cv;
-  std::map<uint64_t, std::unique_ptr<Batch>> done;
-  uint64_t next_deliver = 0;
-  bool delivering = false;
+  internal::InOrderDelivery<Batch> delivery;
   Status failure;
   const auto loop = [&](int worker) {
     for (;;) {
@@ -169,7 +197,7 @@ Status RunPulled(int workers, size_t max_in_flight, const std::function<bool(Bat
         if (exhausted) return;
         {
           std::unique_lock<std::mutex> lock(mu);
-          space_cv.wait(lock, [&] { return next_seq - next_deliver < max_in_flight || !failure.ok(); });
+          space_cv.wait(lock, [&] { return next_seq - delivery.next() < max_in_flight || !failure.ok(); });
           if (!failure.ok()) {
             exhausted = true;
             return;
@@ -188,22 +216,7 @@ Status RunPulled(int workers, size_t max_in_flight, const std::function<bool(Bat
       }
       if (ok) work(*batch, worker);
       std::unique_lock<std::mutex> lock(mu);
-      done.emplace(seq, std::move(batch));
-      if (delivering) continue;
-      delivering = true;
-      while (!done.empty() && done.begin()->first == next_deliver) {
-        std::unique_ptr<Batch> ready = std::move(done.begin()->second);
-        done.erase(done.begin());
-        const bool deliver_it = failure.ok();
-        lock.unlock();
-        Status s = deliver_it ? deliver(*ready) : Status::Ok();
-        ready.reset();
-        lock.lock();
-        if (!s.ok() && failure.ok()) failure = s;
-        ++next_deliver;
-        space_cv.notify_all();
-      }
-      delivering = false;
+      delivery.Finished(lock, seq, std::move(batch), &failure, deliver, [&] { space_cv.notify_all(); });
     }
   };
   std::vector<std::thread> threads;

@@ -86,5 +86,38 @@ TEST_CASE("RunPulled stops filling after a delivery error and returns it", "[pip
   }
 }
 
+TEST_CASE("OrderedPipeline delivers pushed batches in push order and returns the first delivery error",
+          "[pipeline]") {
+  for (int workers : {0, 1, 3}) {
+    INFO("workers " << workers);
+    std::vector<int> delivered;
+    std::atomic<int> not_worked{0};  // counted on the workers, checked after
+    OrderedPipeline<Numbered> pipeline(
+        workers, 4,
+        [](Numbered& b, int) {
+          if (b.number % 5 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));  // out of order
+          b.squared = b.number * b.number;
+        },
+        [&](Numbered& b) {
+          if (b.squared != b.number * b.number) ++not_worked;
+          delivered.push_back(b.number);
+          return b.number == 150 ? Status::Corruption("batch 150") : Status::Ok();
+        });
+    Status pushed;
+    int n = 0;
+    for (; n < 200 && pushed.ok(); ++n) {
+      auto b = std::make_unique<Numbered>();
+      b->number = n;
+      pushed = pipeline.Push(std::move(b));
+    }
+    const Status finished = pipeline.Finish();
+    CHECK(finished.IsCorruption());
+    CHECK(not_worked.load() == 0);
+    REQUIRE(delivered.size() == 151);  // nothing after the failed one
+    for (int i = 0; i <= 150; ++i) CHECK(delivered[i] == i);
+    CHECK(n < 200);  // pushing stopped at the error
+  }
+}
+
 }  // namespace
 }  // namespace vigil::scanner
