@@ -94,7 +94,6 @@ uint64_t Checksum64(std::string_view bytes) {
   return h;
 }
 
-
 void PutBlob(std::string* out, std::string_view blob) {
   PutLittleEndian<uint64_t>(out, blob.size());
   out->append(blob);

@@ -162,8 +162,6 @@ std::shared_ptr<const CompiledRuleSet> RuleSetCache::Find(const Pack& pack, Cach
   return nullptr;
 }
 
-
-
 std::string RuleSetCache::ProgramIdentity() {
   struct stat st {};
   if (::stat("/proc/self/exe", &st) != 0) return "";
@@ -229,42 +227,44 @@ Result<std::shared_ptr<const CompiledRuleSet>> RuleSetCache::CompileAndStore(con
 }
 
 void RuleSetCache::Prune(const Pack& pack) const {
-  // One listing: this pack name's entries for this engine (NAME-HASH-TAG.vrs),
-  // every entry and clean mark (HASH-TAG-PROGRAM.clean), and the temporary
-  // files of writes (PATH.tmp.PID).
+  // One listing of the cache's files: entries (NAME-HASH-TAG.vrs), clean
+  // marks (HASH-TAG-PROGRAM.clean) and the temporary files of writes
+  // (PATH.tmp.PID).
   const std::string tag = EngineTag();
   const std::string prefix = SafeFileComponent(pack.name) + "-";
   const std::string suffix = "-" + tag + ".vrs";
   constexpr size_t kHashTag = 32 + 1 + 16;  // "HASH-TAG" in entry and mark names
-  struct Entry {
+  struct File {
     std::filesystem::file_time_type written;
     std::string name;
+    bool removed = false;
   };
-  std::vector<Entry> entries;  // this pack's, this engine's
-  std::vector<Entry> all;      // every entry, mark and temporary file
+  std::vector<File> files;
   std::error_code ec;
   for (std::filesystem::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
+    if (!name.ends_with(".vrs") && !name.ends_with(".clean") && name.find(".vrs.tmp.") == std::string::npos) continue;
     std::error_code time_ec;
     const auto written = it->last_write_time(time_ec);
-    if (time_ec) continue;
-    if (name.size() == prefix.size() + 32 + suffix.size() && name.starts_with(prefix) && name.ends_with(suffix)) {
-      entries.push_back({written, name});
-    }
-    if (name.ends_with(".vrs") || name.ends_with(".clean") || name.find(".vrs.tmp.") != std::string::npos) {
-      all.push_back({written, std::move(name)});
+    if (!time_ec) files.push_back({written, std::move(name)});
+  }
+  const auto remove = [&](File& f) {
+    std::error_code remove_ec;
+    f.removed = std::filesystem::remove(directory_ + "/" + f.name, remove_ec);
+  };
+  const std::string just_written = std::filesystem::path(PathFor(pack)).filename().string();
+  // This pack name's entries for this engine beyond the newest kept.
+  std::vector<File*> mine;
+  for (File& f : files) {
+    if (f.name.size() == prefix.size() + 32 + suffix.size() && f.name.starts_with(prefix) &&
+        f.name.ends_with(suffix)) {
+      mine.push_back(&f);
     }
   }
-  const std::string just_written = std::filesystem::path(PathFor(pack)).filename().string();
-  std::set<std::string> removed;
-  const auto remove = [&](const std::string& name) {
-    std::error_code remove_ec;
-    if (std::filesystem::remove(directory_ + "/" + name, remove_ec)) removed.insert(name);
-  };
-  if (entries.size() > kKeptVersionsPerPack) {
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.written > b.written; });
-    for (size_t i = kKeptVersionsPerPack; i < entries.size(); ++i) {
-      if (entries[i].name != just_written) remove(entries[i].name);
+  if (mine.size() > kKeptVersionsPerPack) {
+    std::sort(mine.begin(), mine.end(), [](const File* a, const File* b) { return a->written > b->written; });
+    for (size_t i = kKeptVersionsPerPack; i < mine.size(); ++i) {
+      if (mine[i]->name != just_written) remove(*mine[i]);
     }
   }
   // Entries of any pack and engine (other machines sharing the folder,
@@ -272,21 +272,19 @@ void RuleSetCache::Prune(const Pack& pack) const {
   // files a write left behind (a crash) for an hour.
   const auto now = std::filesystem::file_time_type::clock::now();
   std::set<std::string> live;  // "HASH-TAG" of the entries that stay
-  for (const Entry& e : all) {
-    if (removed.count(e.name)) continue;
-    if (e.name.ends_with(".vrs")) {
-      if (e.name != just_written && now - e.written > kStaleAfter) {
-        remove(e.name);
-      } else if (e.name.size() >= kHashTag + 4) {
-        live.insert(e.name.substr(e.name.size() - 4 - kHashTag, kHashTag));
-      }
-    } else if (!e.name.ends_with(".clean") && now - e.written > std::chrono::hours(1)) {
-      remove(e.name);
+  for (File& f : files) {
+    if (f.removed || f.name.ends_with(".clean")) continue;
+    if (!f.name.ends_with(".vrs")) {
+      if (now - f.written > std::chrono::hours(1)) remove(f);
+    } else if (f.name != just_written && now - f.written > kStaleAfter) {
+      remove(f);
+    } else if (f.name.size() >= kHashTag + 4) {
+      live.insert(f.name.substr(f.name.size() - 4 - kHashTag, kHashTag));
     }
   }
   // Clean marks whose entry is gone (pruned here or by another process).
-  for (const Entry& e : all) {
-    if (e.name.ends_with(".clean") && !live.count(e.name.substr(0, kHashTag))) remove(e.name);
+  for (File& f : files) {
+    if (f.name.ends_with(".clean") && !live.count(f.name.substr(0, kHashTag))) remove(f);
   }
 }
 

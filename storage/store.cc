@@ -2242,12 +2242,20 @@ FindingsChange CompareStoredFindings(const StoredAd& stored, const ScanResult& r
 }
 
 struct Store::AdWalk::State {
-  State(const Store::Impl& impl, bool with_leads, AdFields fields)
+  // Positioned at the first ad after `start_after` (empty: the first ad).
+  State(const Store::Impl& impl, std::string_view start_after, bool with_leads, AdFields fields)
       : decode(fields == AdFields::kScan ? keys::DecodeAdRecordForScan : keys::DecodeAdRecord),
         view(impl),
         ads(view.NewIterator(Cf::kAds, {}, {}, kWalkReadahead)),
         findings(view.NewIterator(Cf::kFindings, {}, {}, kWalkReadahead)),
-        leads(with_leads ? view.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead) : nullptr) {}
+        leads(with_leads ? view.NewIterator(Cf::kLeads, {}, {}, kWalkReadahead) : nullptr) {
+    if (start_after.empty()) {
+      ads->it->SeekToFirst();
+    } else {
+      ads->it->Seek(rocksdb::Slice(start_after.data(), start_after.size()));
+      if (ads->it->Valid() && View(ads->it->key()) == start_after) ads->it->Next();
+    }
+  }
 
   bool (*const decode)(std::string_view, AdRecord*);
   ReadView view;
@@ -2312,15 +2320,7 @@ bool Store::AdWalk::Next(StoredAd* out) {
 
 std::unique_ptr<Store::AdWalk> Store::WalkStoredAds(std::string_view start_after, bool with_leads,
                                                     AdFields fields) const {
-  auto state = std::make_unique<AdWalk::State>(*impl_, with_leads, fields);
-  rocksdb::Iterator* ads = state->ads->it.get();
-  if (start_after.empty()) {
-    ads->SeekToFirst();
-  } else {
-    ads->Seek(rocksdb::Slice(start_after.data(), start_after.size()));
-    if (ads->Valid() && View(ads->key()) == start_after) ads->Next();
-  }
-  return std::unique_ptr<AdWalk>(new AdWalk(std::move(state)));
+  return std::unique_ptr<AdWalk>(new AdWalk(std::make_unique<AdWalk::State>(*impl_, start_after, with_leads, fields)));
 }
 
 Status Store::ForEachStoredAd(std::string_view start_after, bool with_leads, AdFields fields,
