@@ -803,11 +803,17 @@ std::string PackContentHash(const std::vector<PackFile>& files) {
 
 bool LoadPackFromFiles(const std::string& dir, std::vector<PackFile> files, Pack* pack,
                        Diagnostics* diags) {
+  SortPackFiles(&files);
+  std::string content_hash = PackContentHash(files);
+  return LoadReadPackFiles(dir, std::move(files), std::move(content_hash), pack, diags);
+}
+
+bool LoadReadPackFiles(const std::string& dir, std::vector<PackFile> files, std::string content_hash, Pack* pack,
+                       Diagnostics* diags) {
   size_t errors_before = diags->ErrorCount();
   *pack = Pack();
   pack->directory = dir;
-  SortPackFiles(&files);
-  pack->content_hash = PackContentHash(files);
+  pack->content_hash = std::move(content_hash);
   if (files.empty() || !IsPackHeader(files.front().relative_path)) {
     Diagnostic d;
     d.code = "V003";

@@ -55,6 +55,10 @@ bool LoadPackFromFiles(const std::string& dir, std::vector<PackFile> files, Pack
 // files, when `dir` is not a folder or a file cannot be listed or read or
 // is too large (LoadPack reports why).
 bool ReadPackFiles(const std::string& dir, std::vector<PackFile>* files, std::string* content_hash);
+// LoadPackFromFiles for what ReadPackFiles gave (files in order, their
+// content hash), without hashing the files again.
+bool LoadReadPackFiles(const std::string& dir, std::vector<PackFile> files, std::string content_hash, Pack* pack,
+                       Diagnostics* diags);
 
 // The content hash LoadPack stores in Pack::content_hash: SHA-256 over each
 // file's relative path, length and bytes, in the order given. Changes when

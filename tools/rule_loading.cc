@@ -90,7 +90,7 @@ Result<std::shared_ptr<const rules::CompiledRuleSet>> LoadRuleSet(const std::str
   // Lint without the engine checks first; they run only when the compiled
   // form is not in the cache (see rules::LintOptions::check_engines): they
   // were ~80% of a start-up's lint.
-  const bool loaded = read ? rules::LoadPackFromFiles(path, std::move(files), &pack, &diags) &&
+  const bool loaded = read ? rules::LoadReadPackFiles(path, std::move(files), std::move(content_hash), &pack, &diags) &&
                                  LintForScanning(pack, &diags, /*check_engines=*/false)
                            : LoadAndLintPack(path, &pack, &diags, /*check_engines=*/false);
   if (!loaded) return lint_failed();
