@@ -1,8 +1,6 @@
 #include "rules/rule_set_cache.h"
 
-#include <elf.h>
 #include <fcntl.h>
-#include <link.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +15,8 @@
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "rules/build_ids.h"
 
 namespace vigil::rules {
 
@@ -51,33 +51,6 @@ std::string EngineTag() { return fmt::format("{:016x}", Fnv1a64(EngineFingerprin
 // the name of the entry (PathFor) that program loaded with nothing to say.
 std::string CleanMarkPath(const std::string& directory, const std::string& content_hash, const std::string& program) {
   return fmt::format("{}/{}-{}-{}.clean", directory, content_hash.substr(0, 32), EngineTag(), program);
-}
-
-// dl_iterate_phdr callback: appends the GNU build id of each loaded object
-// (the executable and every shared library) to the std::string in `data`.
-int AppendBuildIds(struct dl_phdr_info* info, size_t, void* data) {
-  auto* out = static_cast<std::string*>(data);
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type != PT_NOTE) continue;
-    const size_t align = ph.p_align == 8 ? 8 : 4;
-    const auto pad = [align](size_t n) { return (n + align - 1) & ~(align - 1); };
-    const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
-    size_t left = ph.p_memsz;
-    while (left >= sizeof(ElfW(Nhdr))) {
-      ElfW(Nhdr) note;
-      std::memcpy(&note, p, sizeof(note));
-      const size_t name_at = sizeof(note), desc_at = name_at + pad(note.n_namesz);
-      const size_t total = desc_at + pad(note.n_descsz);
-      if (total > left || desc_at + note.n_descsz > left) break;
-      if (note.n_type == NT_GNU_BUILD_ID && note.n_namesz == 4 && std::memcmp(p + name_at, "GNU", 4) == 0) {
-        out->append(p + desc_at, note.n_descsz);
-      }
-      p += total;
-      left -= total;
-    }
-  }
-  return 0;
 }
 
 }  // namespace
@@ -171,7 +144,7 @@ std::string RuleSetCache::ProgramIdentity() {
   // The build ids change with any rebuild that changes the code, even one
   // that keeps the file's size and time, and with an upgraded library
   // (yaml-cpp parses the packs, RE2 and Hyperscan check them).
-  dl_iterate_phdr(AppendBuildIds, &id);
+  ForEachLoadedBuildId([&](std::string_view, std::string_view build_id) { id.append(build_id); });
   return fmt::format("{:016x}", Fnv1a64(id));
 }
 

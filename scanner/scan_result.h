@@ -57,6 +57,10 @@ struct ScanResult {
   std::vector<Hit> suppressed;
   // Per-document limits that were reached (e.g. "max_hits"); empty when none.
   std::vector<std::string> truncated;
+  // The extraction that produced `entities` (Scanner::extractor_fingerprint);
+  // empty when it did not run to the end (the time budget) or is unknown
+  // (findings stored by a vigil that did not record it). Not in JSON output.
+  std::string entities_by;
 };
 
 }  // namespace vigil::scanner

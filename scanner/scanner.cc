@@ -28,6 +28,7 @@
 
 #include "rules/compiled_rule_set_impl.h"
 #include "scanner/entity_extractor.h"
+#include "scanner/extractor_fingerprint.h"
 #include "scanner/normalize.h"
 #include "scanner/phone_extractor.h"
 #include "scanner/utf8.h"
@@ -155,7 +156,10 @@ const rules::PatternProgram* FindUnlessContext(const rules::CompiledRuleSetImpl&
 }  // namespace
 
 Scanner::Scanner(std::shared_ptr<const rules::CompiledRuleSet> rules, Options options)
-    : rules_(std::move(rules)), options_(std::move(options)), impl_(std::make_unique<Impl>(options_)) {}
+    : rules_(std::move(rules)),
+      options_(std::move(options)),
+      extractor_fingerprint_(internal::ExtractorFingerprint(options_.phone_region, options_.max_text_bytes)),
+      impl_(std::make_unique<Impl>(options_)) {}
 
 Scanner::~Scanner() = default;
 
@@ -171,6 +175,16 @@ std::unique_ptr<ScanContext> Scanner::NewContext() const {
 }
 
 Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out) const {
+  return ScanImpl(doc, nullptr, context, out);
+}
+
+Status Scanner::ScanWithEntities(const Document& doc, const std::vector<Entity>& entities, ScanContext* context,
+                                 ScanResult* out) const {
+  return ScanImpl(doc, &entities, context, out);
+}
+
+Status Scanner::ScanImpl(const Document& doc, const std::vector<Entity>* known, ScanContext* context,
+                         ScanResult* out) const {
   const rules::CompiledRuleSet& set = *rules_;
   const rules::CompiledRuleSetImpl& impl = set.impl();
   ScanContext::State& st = *context->state_;
@@ -184,6 +198,7 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
   out->suppressed.clear();
   out->truncated.clear();
   out->pack_version = set.pack_label();
+  out->entities_by.clear();
   ScanBudget budget(options_.max_scan_micros);
   // Records, once, where the budget ran out; the later stages are skipped.
   bool time_reported = false;
@@ -339,12 +354,17 @@ Status Scanner::Scan(const Document& doc, ScanContext* context, ScanResult* out)
   }
   if (hit_limit) out->truncated.push_back(fmt::format("hits: stopped at the limit of {}", options_.max_hits));
 
-  // Entities, read from the original text.
-  if (budget.Spent()) {
+  // Entities, read from the original text (or given: the same, by their
+  // fingerprint).
+  if (known) {
+    out->entities = *known;
+    out->entities_by = extractor_fingerprint_;
+  } else if (budget.Spent()) {
     out_of_time("before entity extraction");
   } else {
     impl_->phones.Extract(original, &out->entities);
     impl_->entities.Extract(original, &out->entities);
+    out->entities_by = extractor_fingerprint_;
   }
   std::stable_sort(out->entities.begin(), out->entities.end(),
                    [](const Entity& a, const Entity& b) { return a.start < b.start; });

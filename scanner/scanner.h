@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "rules/compiled_rule_set.h"
 #include "rules/status.h"
@@ -48,15 +49,33 @@ class Scanner {
   // of a matching engine; bad text never fails (it is normalised).
   Status Scan(const Document& doc, ScanContext* context, ScanResult* out) const;
 
+  // Scan, with the document's entities given instead of extracted (they
+  // are most of the cost of a scan after matching). `entities` must be an
+  // extraction of this same text whose fingerprint equals
+  // extractor_fingerprint(): a stored result's entities when its
+  // entities_by does (a rescan). The result is then what Scan gives.
+  Status ScanWithEntities(const Document& doc, const std::vector<Entity>& entities, ScanContext* context,
+                          ScanResult* out) const;
+
+  // Names what entity extraction yields for a given text: a hash of this
+  // build's extractor code, the libphonenumber and ICU libraries loaded,
+  // the phone region and max_text_bytes. Equal fingerprints extract equal
+  // entities from equal texts. Each result carries it in entities_by. Empty
+  // when it cannot be established (no build id): nothing is then reused.
+  const std::string& extractor_fingerprint() const { return extractor_fingerprint_; }
+
   const rules::CompiledRuleSet& rules() const { return *rules_; }
   std::shared_ptr<const rules::CompiledRuleSet> shared_rules() const { return rules_; }
 
  private:
   struct Impl;
   Scanner(std::shared_ptr<const rules::CompiledRuleSet> rules, Options options);
+  // `known`: the entities, or null to extract them.
+  Status ScanImpl(const Document& doc, const std::vector<Entity>* known, ScanContext* context, ScanResult* out) const;
 
   std::shared_ptr<const rules::CompiledRuleSet> rules_;
   Options options_;
+  std::string extractor_fingerprint_;
   std::unique_ptr<Impl> impl_;
 };
 

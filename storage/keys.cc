@@ -12,6 +12,9 @@ namespace {
 // Format byte at the start of every value; bump per type when its layout
 // changes and keep decoding the old one.
 constexpr uint8_t kFormatV1 = 1;
+// Findings since schema 3: the extractor fingerprint (entities_by) follows
+// the pack version.
+constexpr uint8_t kFindingsV2 = 2;
 
 // ---- value writer / reader ----
 
@@ -142,6 +145,13 @@ class Reader {
   bool Format() {
     uint8_t f;
     return Byte(&f) && f == kFormatV1;
+  }
+  // A findings value's format: *v2 tells whether it has entities_by.
+  bool FindingsFormat(bool* v2) {
+    uint8_t f;
+    if (!Byte(&f) || (f != kFormatV1 && f != kFindingsV2)) return false;
+    *v2 = f == kFindingsV2;
+    return true;
   }
   bool done() const { return in_.empty(); }
   std::string_view rest() const { return in_; }
@@ -570,9 +580,9 @@ bool DecodeAdRecord(std::string_view in, AdRecord* ad) {
          r.String(&d.fetched_at) && r.String(&d.metadata_json) && r.done();
 }
 
-// Layout: format, score, flagged, categories, pack_version, entities, hits,
-// suppressed, truncated. Entities come early so DecodeFindingsEntities can
-// stop there.
+// Layout: format, score, flagged, categories, pack_version, entities_by
+// (format 2 only), entities, hits, suppressed, truncated. Entities come
+// early so DecodeFindingsEntities can stop there.
 std::string EncodeFindings(const scanner::ScanResult& result) {
   std::string out;
   EncodeFindings(result, &out);
@@ -581,11 +591,12 @@ std::string EncodeFindings(const scanner::ScanResult& result) {
 
 void EncodeFindings(const scanner::ScanResult& result, std::string* out) {
   Writer w(std::move(*out), 128 + 96 * result.hits.size() + 48 * result.entities.size());
-  w.Byte(kFormatV1);
+  w.Byte(kFindingsV2);
   w.Double(result.score);
   w.Bool(result.flagged);
   w.Strings(result.categories);
   w.String(result.pack_version);
+  w.String(result.entities_by);
   w.Varint(result.entities.size());
   for (const scanner::Entity& e : result.entities) {
     w.Byte(static_cast<uint8_t>(e.type));
@@ -612,8 +623,34 @@ bool ReadEntity(Reader* r, scanner::Entity* e) {
 }
 
 bool ReadFindingsHead(Reader* r, scanner::ScanResult* result) {
-  return r->Format() && r->Double(&result->score) && r->Bool(&result->flagged) &&
-         r->Strings(&result->categories) && r->String(&result->pack_version);
+  bool v2 = false;
+  if (!(r->FindingsFormat(&v2) && r->Double(&result->score) && r->Bool(&result->flagged) &&
+        r->Strings(&result->categories) && r->String(&result->pack_version))) {
+    return false;
+  }
+  if (!v2) {
+    result->entities_by.clear();
+    return true;
+  }
+  return r->String(&result->entities_by);
+}
+
+// Skips a findings value's head up to its entity count, without copying
+// strings; `entities_by` (optional) is set to a view into the input.
+bool SkipFindingsHead(Reader* r, std::string_view* entities_by = nullptr) {
+  bool v2 = false;
+  double score;
+  bool flagged;
+  uint64_t categories;
+  if (!(r->FindingsFormat(&v2) && r->Double(&score) && r->Bool(&flagged) && r->Count(&categories))) return false;
+  std::string_view skipped;
+  for (uint64_t i = 0; i <= categories; ++i) {  // the categories and the pack version
+    if (!r->StringView(&skipped)) return false;
+  }
+  std::string_view by;
+  if (v2 && !r->StringView(&by)) return false;
+  if (entities_by) *entities_by = by;
+  return true;
 }
 
 }  // namespace
@@ -633,21 +670,27 @@ bool DecodeFindings(std::string_view in, scanner::ScanResult* result) {
 
 namespace {
 
-// Splits an encoded findings value around its pack version: the bytes
-// before it, the pack version, the bytes after it.
+// Splits an encoded findings value around its labels: the bytes between
+// the format byte and the pack version, the pack version, the bytes after
+// the labels (the pack version and, in format 2, entities_by). Values of
+// either format that differ only in their labels have equal `before` and
+// `after`.
 bool SplitAtPackVersion(std::string_view in, std::string_view* before, std::string_view* pack,
                         std::string_view* after) {
   Reader r(in);
+  bool v2 = false;
   double score;
   bool flagged;
   uint64_t categories;
-  if (!(r.Format() && r.Double(&score) && r.Bool(&flagged) && r.Count(&categories))) return false;
+  if (!(r.FindingsFormat(&v2) && r.Double(&score) && r.Bool(&flagged) && r.Count(&categories))) return false;
   std::string_view category;
   for (uint64_t i = 0; i < categories; ++i) {
     if (!r.StringView(&category)) return false;
   }
-  *before = in.substr(0, in.size() - r.rest().size());
+  *before = in.substr(1, in.size() - r.rest().size() - 1);
   if (!r.StringView(pack)) return false;
+  std::string_view entities_by;
+  if (v2 && !r.StringView(&entities_by)) return false;
   *after = r.rest();
   return true;
 }
@@ -671,8 +714,7 @@ bool FindingsPackVersion(std::string_view in, std::string_view* pack) {
 
 bool DecodeFindingsEntities(std::string_view in, std::vector<EntityRef>* entities) {
   Reader r(in);
-  scanner::ScanResult head;
-  if (!ReadFindingsHead(&r, &head)) return false;
+  if (!SkipFindingsHead(&r)) return false;
   uint64_t n;
   if (!r.Count(&n)) return false;
   entities->clear();
@@ -684,6 +726,20 @@ bool DecodeFindingsEntities(std::string_view in, std::vector<EntityRef>* entitie
     if (std::find(entities->begin(), entities->end(), ref) == entities->end()) {
       entities->push_back(std::move(ref));
     }
+  }
+  return true;
+}
+
+bool DecodeFindingsExtraction(std::string_view in, std::string_view* entities_by,
+                              std::vector<scanner::Entity>* entities) {
+  Reader r(in);
+  if (!SkipFindingsHead(&r, entities_by)) return false;
+  if (!entities) return true;
+  uint64_t n;
+  if (!r.Count(&n)) return false;
+  entities->resize(n);
+  for (scanner::Entity& e : *entities) {
+    if (!ReadEntity(&r, &e)) return false;
   }
   return true;
 }

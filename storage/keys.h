@@ -151,10 +151,15 @@ bool DecodeFindings(std::string_view in, scanner::ScanResult* result);
 // Only the indexed entities of an encoded findings value (IndexedEntities),
 // without decoding everything else into strings.
 bool DecodeFindingsEntities(std::string_view in, std::vector<EntityRef>* entities);
-// Whether two encoded findings values differ in nothing but the pack
-// version (a rescan that found the same hits, entities, score and verdict).
-// False when either does not decode. When true and `b_pack` is given, it
-// is set to b's pack version (a view into b).
+// The extraction of an encoded findings value: *entities_by (a view into
+// `in`; empty for findings stored before schema 3) and, when `entities` is
+// given, every entity in stored order. False when it does not decode.
+bool DecodeFindingsExtraction(std::string_view in, std::string_view* entities_by,
+                              std::vector<scanner::Entity>* entities);
+// Whether two encoded findings values differ in nothing but their labels,
+// the pack version and entities_by (a rescan that found the same hits,
+// entities, score and verdict). False when either does not decode. When
+// true and `b_pack` is given, it is set to b's pack version (a view into b).
 bool SameFindingsButPackVersion(std::string_view a, std::string_view b, std::string_view* b_pack = nullptr);
 // The pack version of encoded findings, as a view into `in`; false if it
 // does not decode that far.

@@ -301,8 +301,19 @@ Status DropLeadsByScore(rocksdb::DB* db, std::span<rocksdb::ColumnFamilyHandle* 
   return FromRocks(it->status(), "reading leads_by_score");
 }
 
+// Schema 2 -> 3: findings values gain the extractor fingerprint of their
+// entities (format 2, keys.h), which lets a rescan reuse them. Format 1
+// values still decode (their entities are extracted afresh), so nothing
+// is rewritten; the version bump keeps older vigils, which cannot read
+// format 2, from misreading the store.
+Status FindingsKeepFormat1(rocksdb::DB*, std::span<rocksdb::ColumnFamilyHandle* const>, rocksdb::WriteBatch*) {
+  return Status::Ok();
+}
+
 inline constexpr Migration kMigrations[] = {
     {1, "leads_by_score dropped (score order merges the status runs of leads_by_status)", DropLeadsByScore},
+    {2, "findings record the extractor fingerprint of their entities (older findings are read as they are)",
+     FindingsKeepFormat1},
 };
 constexpr std::span<const Migration> Migrations() { return kMigrations; }
 
@@ -1238,6 +1249,7 @@ class Staging {
       ++stats->pack_only;
       st.findings_raw = encoded;
       Put(Cf::kFindings, ad_id, std::move(encoded));
+      if (st.lead->pack_version == result.pack_version) return Status::Ok();  // only entities_by changed
       st.lead->pack_version = result.pack_version;
       if (!st.lead_dirty) {  // else Finish writes the lead
         Put(Cf::kLeads, ad_id, keys::EncodeLead(*st.lead));
@@ -2226,6 +2238,12 @@ Status StoredAd::DecodeFindings(ScanResult* out) const {
   if (!keys::DecodeFindings(findings_raw, out)) return CorruptRecord("findings", ad.doc.id);
   out->id = ad.doc.id;
   return Status::Ok();
+}
+
+bool StoredAd::EntitiesExtractedBy(std::string_view entities_by, std::vector<scanner::Entity>* out) const {
+  std::string_view stored_by;
+  return !entities_by.empty() && keys::DecodeFindingsExtraction(findings_raw, &stored_by, nullptr) &&
+         stored_by == entities_by && keys::DecodeFindingsExtraction(findings_raw, &stored_by, out);
 }
 
 FindingsChange CompareStoredFindings(const StoredAd& stored, const ScanResult& result, std::string* encoded,

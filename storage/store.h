@@ -97,8 +97,9 @@ struct FindingsUpdate {
 struct ReplaceStats {
   uint64_t ads = 0;        // updates given
   uint64_t unchanged = 0;  // the same findings from the same pack: nothing written
-  uint64_t pack_only = 0;  // the same findings from another pack version: the findings
-                           // and lead records rewritten, no index entry touched
+  uint64_t pack_only = 0;  // the same findings from another pack version or extraction
+                           // (entities_by): the findings record rewritten, and the lead
+                           // record when its pack version changes; no index entry touched
   uint64_t changed = 0;    // findings changed: lead, indexes and postings replaced
   uint64_t stale = 0;      // expected_version was not the current version: skipped
   void Add(const ReplaceStats& other);
@@ -122,12 +123,18 @@ struct StoredAd {
 
   // Decodes findings_raw (id set); Corruption if it does not decode.
   Status DecodeFindings(scanner::ScanResult* out) const;
+  // The stored entities, into *out, when the findings record that an
+  // extraction with this fingerprint (Scanner::extractor_fingerprint)
+  // produced them; false when they do not (or `entities_by` is empty), or
+  // when they do not decode.
+  bool EntitiesExtractedBy(std::string_view entities_by, std::vector<scanner::Entity>* out) const;
 };
 
 // How a new scan result compares with an ad's stored findings.
 enum class FindingsChange {
   kSame,      // the same findings from the same pack
-  kPackOnly,  // the same findings (hits, spans, entities, score, verdict) from another pack
+  kPackOnly,  // the same findings (hits, spans, entities, score, verdict) from another
+              // pack version or with another entities_by
   kChanged,
 };
 
@@ -287,7 +294,7 @@ enum class CheckMethod { kAuto, kPrecise };
 
 class Store {
  public:
-  static constexpr uint32_t kSchemaVersion = 2;
+  static constexpr uint32_t kSchemaVersion = 3;
 
   // Opens (or creates) the store in `dir`. Errors: Busy when another
   // process holds it for writing; NotFound when there is no store and it

@@ -83,6 +83,7 @@ struct RescanBatch {
   SameCounts same;                                // the ads whose findings did not change
   std::vector<AdOutcome> outcomes;                // the others
   uint64_t bytes = 0;
+  uint64_t relabelled = 0;  // updates that only record the extraction (RescanReport::relabelled)
   Status error;
 };
 
@@ -107,6 +108,7 @@ struct WorkerState {
   // result per ad, raised a one-thread dry run from 86-93k to 96-99k ads/s.
   scanner::ScanResult result;
   std::string encoded;                                  // the latest result, encoded
+  std::vector<scanner::Entity> entities;               // the latest ad's stored entities, when reused
   std::vector<std::pair<uint32_t, uint32_t>> indexes;  // (rule, category) of each hit
 };
 
@@ -371,7 +373,8 @@ void AppendReport(const RescanReport& r, std::string* out) {
     scanner::AppendJsonString(it->first, out);
     fmt::format_to(to(), ":{}", it->second);
   }
-  fmt::format_to(to(), R"(}},"rescanned":{},"resumed":{},"rules":)", r.rescanned, r.resumed);
+  fmt::format_to(to(), R"(}},"relabelled":{},"rescanned":{},"resumed":{},"rules":)", r.relabelled, r.rescanned,
+                 r.resumed);
   AppendDeltas(r.rules, out);
   fmt::format_to(to(), R"(,"written":{}}})", r.written);
 }
@@ -402,6 +405,7 @@ Status ReportFromJson(const Json& j, RescanReport* r) {
     r->rescanned = j.at("rescanned").get<uint64_t>();
     r->changed = j.at("changed").get<uint64_t>();
     r->written = j.value("written", uint64_t{0});  // absent in checkpoints of earlier builds
+    r->relabelled = j.value("relabelled", uint64_t{0});  // likewise
     r->flagged_before = j.at("flagged_before").get<uint64_t>();
     r->flagged_after = j.at("flagged_after").get<uint64_t>();
     r->newly_flagged = j.at("newly_flagged").get<uint64_t>();
@@ -559,6 +563,11 @@ std::string RescanReport::ToText(size_t max_rules) const {
                      complete ? "" : " (incomplete: run the same command to resume)", resumed ? " (resumed)" : "");
   out += fmt::format("  ads examined {}, rescanned {}, changed {}, findings {} {}; scanned before by {}\n", examined,
                      rescanned, changed, dry_run ? "to replace" : "replaced", written, before.empty() ? "-" : before);
+  if (relabelled > 0) {
+    out += fmt::format("  findings of {} more ads rewritten unchanged, to record this vigil's entity extraction "
+                       "(later rescans reuse it)\n",
+                       relabelled);
+  }
   out += fmt::format("  flagged: {} before, {} after; newly flagged {}, no longer flagged {}\n", flagged_before,
                      flagged_after, newly_flagged, no_longer_flagged);
   if (!newly_flagged_examples.empty()) {
@@ -666,11 +675,26 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     for (size_t i = 0; i < batch.ads.size(); ++i) {
       const storage::StoredAd& stored = batch.ads[i];
       const std::string& id = stored.ad.doc.id;
-      if (Status s = scan.Scan(stored.ad.doc, w.context.get(), &w.result); !s.ok()) {
-        batch.error = Status::Internal(fmt::format("scanning ad \"{}\": {}", id, s.message()));
+      // Entities stored by an extraction with this scanner's fingerprint
+      // are what extracting them again would give: taken as they are, they
+      // save about a quarter of each scan (bench/RESULTS.md).
+      const bool reused = stored.EntitiesExtractedBy(scan.extractor_fingerprint(), &w.entities);
+      const Status scanned = reused ? scan.ScanWithEntities(stored.ad.doc, w.entities, w.context.get(), &w.result)
+                                    : scan.Scan(stored.ad.doc, w.context.get(), &w.result);
+      if (!scanned.ok()) {
+        batch.error = Status::Internal(fmt::format("scanning ad \"{}\": {}", id, scanned.message()));
         return;
       }
       batch.bytes += stored.ad.doc.text.size();
+      // Findings whose stored extraction is not recorded as this one's are
+      // rewritten (once) even when nothing else differs, so that the next
+      // rescan can reuse their entities.
+      const bool relabel = !reused && !w.result.entities_by.empty() && !options_.dry_run;
+      const auto queue_relabel = [&](scanner::ScanResult& result) {
+        ++batch.relabelled;
+        batch.updates.push_back({id, &result, stored.ad.version, std::move(w.encoded)});
+        batch.updated.push_back(&result);
+      };
       // Findings equal to the stored ones but for the pack label are left
       // as they are: nothing to write, nothing to decode (rescan.h). The
       // stored findings' score and verdict are the lead's base score and
@@ -679,6 +703,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
       const storage::FindingsChange change = storage::CompareStoredFindings(stored, w.result, &w.encoded, &stored_pack);
       if (change != storage::FindingsChange::kChanged &&
           AddSame(w.result, i + 1, stored_pack, index, &w.indexes, &batch.same)) {
+        if (relabel) queue_relabel(batch.results.emplace_back(std::move(w.result)));
         continue;
       }
       scanner::ScanResult& result = batch.results.emplace_back(std::move(w.result));
@@ -694,6 +719,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
         o.categories_before = o.categories_after;
         o.flagged_before = o.flagged_after;
         o.score_before = o.score_after;
+        if (relabel) queue_relabel(result);
         continue;
       }
       scanner::ScanResult& before = batch.before.emplace_back();  // a deque: the outcome's views stay valid
@@ -741,6 +767,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
     MergeSame(batch.same, pack, &report);
     for (const AdOutcome& o : batch.outcomes) MergeOutcome(o, options_, &report);
     report.examined += batch.examined;
+    report.relabelled += batch.relabelled;
     report.last_id = batch.last_id;
     KeepLargest(&report.largest_changes, options_.top_score_changes);
     const uint64_t examined = report.examined, rescanned = report.rescanned;

@@ -144,6 +144,8 @@ struct RescanReport {
   uint64_t changed = 0;   // ads whose hits, score or verdict changed
   uint64_t written = 0;   // ads whose findings differed and were sent to be replaced (a dry run: would be);
                           // one re-ingested meanwhile keeps its new version's findings
+  uint64_t relabelled = 0;  // ads whose findings were the same and were rewritten only to record
+                            // this vigil's extraction (entities_by), so that later rescans reuse it
   uint64_t flagged_before = 0, flagged_after = 0;
   uint64_t newly_flagged = 0, no_longer_flagged = 0;
   std::vector<std::string> newly_flagged_examples, no_longer_flagged_examples;

@@ -278,6 +278,14 @@ kill -TERM "$PID"
 wait "$PID" || true
 PID=""
 
+# ---- vigil rescan reuses the entities vigild stored: the same extraction
+# (vigil and vigild fingerprint it alike), so nothing is relabelled
+"$BIN/vigil" rescan --no-progress --data "$DATA" --rules "$PACK" --report "$TMP/rescan.json" >/dev/null 2>"$TMP/rescan.err" ||
+  fail "vigil rescan of vigild's store: $(tail -n 3 "$TMP/rescan.err")"
+reuse=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["rescanned"] > 1000, r["relabelled"], r["written"])' \
+  "$TMP/rescan.json" 2>&1 || true)
+expect_eq "vigil rescan reuses vigild's stored entities (rescanned > 1000, relabelled, written)" "True 0 0" "$reuse"
+
 if [[ $FAILS -ne 0 ]]; then
   echo "$FAILS check(s) failed"
   exit 1

@@ -16,6 +16,7 @@
 #include "rules/pack_loader.h"
 #include "rules/pattern_syntax.h"
 #include "scanner/normalize.h"
+#include "scanner/result_json.h"
 #include "scanner/scanner.h"
 #include "scanner/utf8.h"
 
@@ -163,4 +164,63 @@ TEST_CASE("full scan path agrees with RE2 alone on every example of the core pac
     }
   }
   CHECK(checked >= 320);  // 80 rules x (2 examples + 2 negatives) at least
+}
+
+TEST_CASE("entities given with this scanner's fingerprint scan to what extraction gives", "[differential]") {
+  Harness h;
+  const std::string& fingerprint = h.scanner->extractor_fingerprint();
+  REQUIRE(fingerprint.size() == 35);  // "x1-" and 32 hex digits: libphonenumber has a build id here
+  CHECK(fingerprint.starts_with("x1-"));
+  // Equal options, equal fingerprints; another region or text limit extracts differently.
+  const auto fingerprint_of = [&](const std::string& region, size_t max_text_bytes) {
+    vigil::scanner::Scanner::Options options;
+    options.phone_region = region;
+    options.max_text_bytes = max_text_bytes;
+    auto other = vigil::scanner::Scanner::Create(h.set, options);
+    REQUIRE(other.ok());
+    return (*other)->extractor_fingerprint();
+  };
+  const vigil::scanner::Scanner::Options defaults;
+  CHECK(fingerprint_of(defaults.phone_region, defaults.max_text_bytes) == fingerprint);
+  CHECK(fingerprint_of("GB", defaults.max_text_bytes) != fingerprint);
+  CHECK(fingerprint_of(defaults.phone_region, 4096) != fingerprint);
+
+  vigil::scanner::ResultJsonOptions all;
+  all.include_suppressed = true;
+  const auto json = [&](const vigil::scanner::ScanResult& r) {
+    std::string out;
+    vigil::scanner::AppendResultJson(r, all, &out);
+    return out;
+  };
+  vigil::bench::CorpusGenerator gen(20261129);
+  size_t with_entities = 0;
+  vigil::scanner::ScanResult extracted, given;
+  for (int i = 0; i < 1500; ++i) {
+    vigil::bench::GeneratedAd ad = gen.Next();
+    vigil::scanner::Document doc;
+    doc.id = ad.id;
+    doc.text = ad.text;
+    REQUIRE(h.scanner->Scan(doc, h.context.get(), &extracted).ok());
+    CHECK(extracted.entities_by == fingerprint);
+    REQUIRE(h.scanner->ScanWithEntities(doc, extracted.entities, h.context.get(), &given).ok());
+    CHECK(given.entities_by == fingerprint);
+    INFO(doc.text);
+    CHECK(json(given) == json(extracted));
+    with_entities += !extracted.entities.empty();
+  }
+  CHECK(with_entities > 1000);
+
+  // The entities given are the ones used, as given.
+  vigil::scanner::Document doc;
+  doc.id = "obscured";
+  doc.text = "call seven zero two five five five zero one four seven now";
+  REQUIRE(h.scanner->Scan(doc, h.context.get(), &extracted).ok());
+  REQUIRE(extracted.entities.size() == 1);
+  std::vector<vigil::scanner::Entity> planted = extracted.entities;
+  planted[0].value = "+17025550199";
+  REQUIRE(h.scanner->ScanWithEntities(doc, planted, h.context.get(), &given).ok());
+  REQUIRE(given.entities.size() == 1);
+  CHECK(given.entities[0].value == "+17025550199");
+  REQUIRE(h.scanner->ScanWithEntities(doc, {}, h.context.get(), &given).ok());
+  CHECK(given.entities.empty());
 }

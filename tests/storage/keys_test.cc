@@ -21,6 +21,7 @@ ScanResult SampleFindings() {
   r.flagged = true;
   r.categories = {"movement", "youth"};
   r.pack_version = "core@1.2.0";
+  r.entities_by = "x1-0123456789abcdef";
   Hit h;
   h.rule = "youth.barely_legal";
   h.category = "youth";
@@ -189,6 +190,7 @@ TEST_CASE("findings encode every field and decode back", "[keys]") {
   CHECK(back.entities[1].duration == "hh");
   CHECK(back.entities[2].platform == "snap");
   CHECK(back.truncated == r.truncated);
+  CHECK(back.entities_by == r.entities_by);
 
   std::vector<EntityRef> indexed;
   REQUIRE(DecodeFindingsEntities(enc, &indexed));
@@ -216,6 +218,11 @@ TEST_CASE("findings that differ only in the pack version are recognised", "[keys
   CHECK_FALSE(SameFindingsButPackVersion(enc, EncodeFindings(other_category)));
   CHECK_FALSE(SameFindingsButPackVersion(enc, enc.substr(0, 12)));
   CHECK_FALSE(SameFindingsButPackVersion("", ""));
+  ScanResult other_extraction = r;
+  other_extraction.entities_by = "x1-other";
+  CHECK(SameFindingsButPackVersion(enc, EncodeFindings(other_extraction)));
+  other_extraction.entities[0].start += 1;
+  CHECK_FALSE(SameFindingsButPackVersion(enc, EncodeFindings(other_extraction)));
 }
 
 TEST_CASE("the ad summary decodes without the rest of the record", "[keys]") {
@@ -374,14 +381,16 @@ TEST_CASE("findings encode to the same bytes into a reused buffer, and the forma
   h.weight = 0.25;
   h.evidence = "supported";
   r.hits.push_back(h);
+  r.entities_by = "x1-ab";
   const std::string enc = EncodeFindings(r);
   std::string hex;
   for (unsigned char c : enc) hex += fmt::format("{:02x}", c);
   CHECK(hex ==
-        "01"                                              // format
+        "02"                                              // format 2 (schema 3)
         "000000000000e03f"                                // score 0.5, little-endian double
         "01" "01" "05796f757468"                          // flagged, categories ["youth"]
         "03704031"                                        // pack "p@1"
+        "057831" "2d6162"                                 // entities_by "x1-ab"
         "01" "00" "0c2b3137303235353530313437" "ac02" "b802" "01" "00" "00" "00"  // phone entity
         "01" "0b796f7574682e6672657368" "05796f757468" "8001" "8501" "054652455348" "056672657368"
         "01" "000000000000d03f" "09737570706f72746564" "00"  // the hit
@@ -392,6 +401,58 @@ TEST_CASE("findings encode to the same bytes into a reused buffer, and the forma
   CHECK(reused == enc);
   EncodeFindings(SampleFindings(), &reused);
   CHECK(reused == EncodeFindings(SampleFindings()));
+}
+
+TEST_CASE("format 1 findings (schema 2 stores) still decode, with no extraction recorded", "[keys]") {
+  // The bytes the test above pinned before schema 3.
+  const std::string v1_hex =
+      "01" "000000000000e03f" "01" "01" "05796f757468" "03704031"
+      "01" "00" "0c2b3137303235353530313437" "ac02" "b802" "01" "00" "00" "00"
+      "01" "0b796f7574682e6672657368" "05796f757468" "8001" "8501" "054652455348" "056672657368"
+      "01" "000000000000d03f" "09737570706f72746564" "00" "00" "00";
+  std::string v1;
+  for (size_t i = 0; i < v1_hex.size(); i += 2) v1.push_back(static_cast<char>(std::stoi(v1_hex.substr(i, 2), nullptr, 16)));
+  ScanResult back;
+  back.entities_by = "stale";
+  REQUIRE(DecodeFindings(v1, &back));
+  CHECK(back.entities_by.empty());
+  CHECK(back.pack_version == "p@1");
+  REQUIRE(back.entities.size() == 1);
+  CHECK(back.entities[0].value == "+17025550147");
+  REQUIRE(back.hits.size() == 1);
+  CHECK(back.hits[0].match == "FRESH");
+
+  std::string_view by = "stale";
+  std::vector<Entity> entities;
+  REQUIRE(DecodeFindingsExtraction(v1, &by, &entities));
+  CHECK(by.empty());
+  REQUIRE(entities.size() == 1);
+  CHECK(entities[0].obfuscated);
+
+  // The same findings in format 2, from another extraction or pack: the
+  // same but for their labels.
+  ScanResult now = back;
+  now.entities_by = "x1-ab";
+  const std::string v2 = EncodeFindings(now);
+  CHECK(v2 != v1);
+  std::string_view pack;
+  CHECK(SameFindingsButPackVersion(v2, v1, &pack));
+  CHECK(pack == "p@1");
+  CHECK(SameFindingsButPackVersion(v1, v2));
+  REQUIRE(DecodeFindingsExtraction(v2, &by, nullptr));
+  CHECK(by == "x1-ab");
+  now.hits[0].start = 127;
+  CHECK_FALSE(SameFindingsButPackVersion(EncodeFindings(now), v1));
+  std::vector<EntityRef> indexed;
+  REQUIRE(DecodeFindingsEntities(v1, &indexed));
+  CHECK(indexed.size() == 1);
+  // Every cut of either format is refused, never misread.
+  for (const std::string& enc : {v1, v2}) {
+    for (size_t n = 0; n < enc.size(); ++n) {
+      ScanResult cut;
+      CHECK_FALSE(DecodeFindings(enc.substr(0, n), &cut));
+    }
+  }
 }
 
 TEST_CASE("an ad record decodes whole or for a rescan, and truncation is refused either way", "[keys]") {

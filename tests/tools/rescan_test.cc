@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <fstream>
@@ -175,6 +176,85 @@ TEST_CASE("a rescan counts unchanged ads by their stored pack label when later a
   CHECK(stop.load());
   CHECK(report->complete);
   CHECK(report->examined == 4);
+}
+
+TEST_CASE("a rescan reuses stored entities only when their extraction is this scanner's", "[rescan]") {
+  daemon::testing::DaemonFixture f;
+  REQUIRE(f.Call("POST", "/v1/ads", f.ingest,
+                 R"({"id":"a1","text":"so fresh, call 702-555-0147"})"
+                 "\n"
+                 R"({"id":"a2","text":"fresh and new, text 702-555-0148"})"
+                 "\n"
+                 R"({"id":"a3","text":"real pics only, 702-555-0149"})"
+                 "\n")
+              .status == 200);
+  const std::shared_ptr<const scanner::Scanner> scanner = f.rules->Current();
+  const std::string& fingerprint = scanner->extractor_fingerprint();
+  REQUIRE_FALSE(fingerprint.empty());
+  const auto stored = [&](const char* id) {
+    Result<storage::AdDetail> ad = f.store->GetAd(id);
+    REQUIRE(ad.ok());
+    return ad->findings;
+  };
+  for (const char* id : {"a1", "a2", "a3"}) CHECK(stored(id).entities_by == fingerprint);  // ingest records it
+
+  // Stored findings with an email no extraction would find at [0, 2):
+  // a1's recorded as this scanner's extraction, a2's as another's. a3's
+  // record no extraction, as a schema 2 store's do.
+  const auto plant = [&](const char* id, const std::string& entities_by, bool planted) {
+    scanner::ScanResult r = stored(id);
+    if (planted) {
+      scanner::Entity email;
+      email.type = scanner::EntityType::kEmail;
+      email.value = "planted@example.invalid";
+      email.start = 0;
+      email.end = 2;
+      r.entities.insert(r.entities.begin(), email);
+    }
+    r.entities_by = entities_by;
+    REQUIRE(f.store->ReplaceFindings(id, r).ok());
+  };
+  plant("a1", fingerprint, true);
+  plant("a2", "x1-another-build", true);
+  plant("a3", "", false);
+  const auto has_planted = [&](const char* id) {
+    const scanner::ScanResult r = stored(id);
+    return std::any_of(r.entities.begin(), r.entities.end(),
+                       [](const scanner::Entity& e) { return e.value == "planted@example.invalid"; });
+  };
+
+  for (int threads : {1, 2}) {
+    INFO("threads " << threads);
+    RescanOptions options;
+    options.threads = threads;
+    options.restart = true;
+    Rescanner rescanner(f.store.get(), scanner, options);
+    Result<RescanReport> report = rescanner.Run(nullptr, nullptr);
+    REQUIRE(report.ok());
+    CHECK(report->rescanned == 3);
+    if (threads == 1) {
+      CHECK(report->written == 1);     // a2: extracted afresh, without the email
+      CHECK(report->relabelled == 1);  // a3: the same findings, now recorded as this extraction
+      CHECK(report->ToText().find("findings of 1 more ads rewritten unchanged") != std::string::npos);
+      CHECK(Json::parse(report->ToJson()).at("relabelled") == 1);
+    } else {
+      CHECK(report->written == 0);  // nothing left to change or record
+      CHECK(report->relabelled == 0);
+    }
+    CHECK(has_planted("a1"));  // taken as stored: reused
+    CHECK_FALSE(has_planted("a2"));
+    for (const char* id : {"a1", "a2", "a3"}) CHECK(stored(id).entities_by == fingerprint);
+  }
+
+  // A dry run writes nothing, relabelling included.
+  plant("a3", "", false);
+  RescanOptions dry;
+  dry.dry_run = true;
+  Rescanner rescanner(f.store.get(), scanner, dry);
+  Result<RescanReport> report = rescanner.Run(nullptr, nullptr);
+  REQUIRE(report.ok());
+  CHECK(report->relabelled == 0);
+  CHECK(stored("a3").entities_by.empty());
 }
 
 }  // namespace
