@@ -1,18 +1,26 @@
-// The GNU build ids of the objects loaded in this process (the executable
-// and its shared libraries): they change whenever an object's code does,
-// so caches and stored results can say which code made them.
+// The objects loaded in this process (the executable and its shared
+// libraries) with their GNU build ids, which change whenever an object's
+// code does, and the libraries each one asks for: so that caches and
+// stored results can say which code made them.
 //
 // Thread-safe (dl_iterate_phdr holds the loader's lock).
 #pragma once
 
-#include <functional>
-#include <string_view>
+#include <string>
+#include <vector>
 
 namespace vigil::rules {
 
-// Calls fn(object, id) for each loaded object that carries a build id, in
-// load order: `object` is its path as the loader has it ("" for the
-// executable), `id` the raw id bytes.
-void ForEachLoadedBuildId(const std::function<void(std::string_view object, std::string_view id)>& fn);
+struct LoadedObject {
+  std::string path;                 // as the loader has it; "" for the executable
+  std::string build_id;             // the raw id bytes; empty when the object has none
+  std::vector<std::string> needed;  // its DT_NEEDED sonames ("libicuuc.so.72")
+};
+
+// In load order.
+std::vector<LoadedObject> LoadedObjects();
+
+// The file name of a path ("libicuuc.so.72" for "/usr/lib/.../libicuuc.so.72").
+std::string BaseName(const std::string& path);
 
 }  // namespace vigil::rules

@@ -144,7 +144,7 @@ std::string RuleSetCache::ProgramIdentity() {
   // The build ids change with any rebuild that changes the code, even one
   // that keeps the file's size and time, and with an upgraded library
   // (yaml-cpp parses the packs, RE2 and Hyperscan check them).
-  ForEachLoadedBuildId([&](std::string_view, std::string_view build_id) { id.append(build_id); });
+  for (const LoadedObject& o : LoadedObjects()) id.append(o.build_id);
   return fmt::format("{:016x}", Fnv1a64(id));
 }
 

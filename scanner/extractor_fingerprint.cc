@@ -1,8 +1,7 @@
 #include "scanner/extractor_fingerprint.h"
 
-#include <algorithm>
+#include <map>
 #include <mutex>
-#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -15,23 +14,30 @@ namespace vigil::scanner::internal {
 
 namespace {
 
-// The libraries extraction calls into (phone parsing and its metadata,
-// Unicode properties), by build id; "" when libphonenumber has none.
+// libphonenumber and every library it loads, directly or not (ICU,
+// protobuf, abseil, the C++ runtime), by name and build id; "" when
+// libphonenumber is not loaded or has no build id. The same in every
+// program that links the scanner, whatever else each one loads.
 std::string LibraryIds() {
-  std::vector<std::pair<std::string, std::string>> ids;
-  rules::ForEachLoadedBuildId([&](std::string_view object, std::string_view id) {
-    const std::string_view name = object.substr(object.rfind('/') + 1);
-    for (std::string_view lib : {"libphonenumber", "libicu", "libprotobuf"}) {
-      if (name.starts_with(lib)) ids.emplace_back(std::string(name), std::string(id));
+  const std::vector<rules::LoadedObject> objects = rules::LoadedObjects();
+  std::map<std::string, const rules::LoadedObject*> by_name;
+  for (const rules::LoadedObject& o : objects) by_name.emplace(rules::BaseName(o.path), &o);
+  std::vector<const rules::LoadedObject*> todo;
+  for (const rules::LoadedObject& o : objects) {
+    if (rules::BaseName(o.path).starts_with("libphonenumber.so")) todo.push_back(&o);
+  }
+  if (todo.size() != 1 || todo[0]->build_id.empty()) return "";
+  std::map<std::string, std::string> closure;  // name -> build id, sorted
+  while (!todo.empty()) {
+    const rules::LoadedObject* o = todo.back();
+    todo.pop_back();
+    if (!closure.emplace(rules::BaseName(o->path), o->build_id).second) continue;
+    for (const std::string& soname : o->needed) {
+      if (auto it = by_name.find(soname); it != by_name.end()) todo.push_back(it->second);
     }
-  });
-  std::sort(ids.begin(), ids.end());
-  const bool phonenumber = std::any_of(ids.begin(), ids.end(), [](const auto& x) {
-    return x.first.starts_with("libphonenumber");
-  });
-  if (!phonenumber) return "";
+  }
   std::string out;
-  for (const auto& [name, id] : ids) {
+  for (const auto& [name, id] : closure) {
     out += name;
     out += '=';
     for (unsigned char c : id) out += fmt::format("{:02x}", c);

@@ -354,13 +354,18 @@ Status Scanner::ScanImpl(const Document& doc, const std::vector<Entity>* known, 
   }
   if (hit_limit) out->truncated.push_back(fmt::format("hits: stopped at the limit of {}", options_.max_hits));
 
-  // Entities, read from the original text (or given: the same, by their
-  // fingerprint).
-  if (known) {
+  // Entities, read from the original text, or given (the same, by their
+  // fingerprint). Given entities that do not fit the text are not these
+  // (a damaged record): they are extracted instead.
+  const auto fits = [&](const std::vector<Entity>& entities) {
+    return std::all_of(entities.begin(), entities.end(),
+                       [&](const Entity& e) { return e.start <= e.end && e.end <= original.size(); });
+  };
+  if (budget.Spent()) {
+    out_of_time("before entity extraction");
+  } else if (known && fits(*known)) {
     out->entities = *known;
     out->entities_by = extractor_fingerprint_;
-  } else if (budget.Spent()) {
-    out_of_time("before entity extraction");
   } else {
     impl_->phones.Extract(original, &out->entities);
     impl_->entities.Extract(original, &out->entities);

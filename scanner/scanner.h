@@ -53,13 +53,16 @@ class Scanner {
   // are most of the cost of a scan after matching). `entities` must be an
   // extraction of this same text whose fingerprint equals
   // extractor_fingerprint(): a stored result's entities when its
-  // entities_by does (a rescan). The result is then what Scan gives.
+  // entities_by does (a rescan). The result is then what Scan gives (the
+  // time budget included). Entities whose spans do not fit the text are
+  // ignored and extracted afresh.
   Status ScanWithEntities(const Document& doc, const std::vector<Entity>& entities, ScanContext* context,
                           ScanResult* out) const;
 
   // Names what entity extraction yields for a given text: a hash of this
-  // build's extractor code, the libphonenumber and ICU libraries loaded,
-  // the phone region and max_text_bytes. Equal fingerprints extract equal
+  // build's extractor code, the loaded libphonenumber and every library it
+  // depends on (ICU, protobuf, abseil, the C++ runtime), the phone region
+  // and max_text_bytes. Equal fingerprints extract equal
   // entities from equal texts. Each result carries it in entities_by. Empty
   // when it cannot be established (no build id): nothing is then reused.
   const std::string& extractor_fingerprint() const { return extractor_fingerprint_; }

@@ -1249,12 +1249,12 @@ class Staging {
       ++stats->pack_only;
       st.findings_raw = encoded;
       Put(Cf::kFindings, ad_id, std::move(encoded));
+      st.touched_seq = seq_;  // the next group, staged while this one is written, reads it from the carry
       if (st.lead->pack_version == result.pack_version) return Status::Ok();  // only entities_by changed
       st.lead->pack_version = result.pack_version;
       if (!st.lead_dirty) {  // else Finish writes the lead
         Put(Cf::kLeads, ad_id, keys::EncodeLead(*st.lead));
         st.db_lead = st.lead;
-        st.touched_seq = seq_;
       }
       return Status::Ok();
     }

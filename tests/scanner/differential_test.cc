@@ -7,11 +7,14 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <iterator>
+#include <fstream>
 #include <set>
 #include <tuple>
 
 #include "bench/corpus.h"
 #include "rules/compiled_rule_set_impl.h"
+#include "rules/build_ids.h"
 #include "rules/compiler.h"
 #include "rules/pack_loader.h"
 #include "rules/pattern_syntax.h"
@@ -223,4 +226,93 @@ TEST_CASE("entities given with this scanner's fingerprint scan to what extractio
   CHECK(given.entities[0].value == "+17025550199");
   REQUIRE(h.scanner->ScanWithEntities(doc, {}, h.context.get(), &given).ok());
   CHECK(given.entities.empty());
+  // Entities that do not fit the text are not this text's: extracted instead.
+  planted[0].end = static_cast<uint32_t>(doc.text.size() + 1);
+  REQUIRE(h.scanner->ScanWithEntities(doc, planted, h.context.get(), &given).ok());
+  CHECK(json(given) == json(extracted));
+  planted[0].end = planted[0].start - 1;
+  REQUIRE(h.scanner->ScanWithEntities(doc, planted, h.context.get(), &given).ok());
+  CHECK(json(given) == json(extracted));
+
+  // A scan whose time budget is spent before extraction has no entities,
+  // given or not, and records no extraction.
+  vigil::scanner::Scanner::Options hurried;
+  hurried.max_scan_micros = 1;
+  auto quick = vigil::scanner::Scanner::Create(h.set, hurried);
+  REQUIRE(quick.ok());
+  doc.text = std::string(20000, 'a') + " call 702-555-0147";
+  for (const bool with_entities : {false, true}) {
+    const vigil::Status s = with_entities
+                                         ? (*quick)->ScanWithEntities(doc, extracted.entities, h.context.get(), &given)
+                                         : (*quick)->Scan(doc, h.context.get(), &given);
+    REQUIRE(s.ok());
+    CHECK(given.entities.empty());
+    CHECK(given.entities_by.empty());
+    CHECK_FALSE(given.truncated.empty());
+  }
+}
+
+TEST_CASE("the fingerprint covers libphonenumber and the libraries it loads", "[differential]") {
+  const std::vector<vigil::rules::LoadedObject> objects = vigil::rules::LoadedObjects();
+  const auto find = [&](std::string_view prefix) -> const vigil::rules::LoadedObject* {
+    for (const auto& o : objects) {
+      if (vigil::rules::BaseName(o.path).starts_with(prefix)) return &o;
+    }
+    return nullptr;
+  };
+  const vigil::rules::LoadedObject* phonenumber = find("libphonenumber.so");
+  REQUIRE(phonenumber != nullptr);
+  CHECK_FALSE(phonenumber->build_id.empty());
+  // What it asks for is read from its dynamic section, and is loaded.
+  bool icu = false;
+  for (const std::string& soname : phonenumber->needed) {
+    icu = icu || soname.starts_with("libicuuc.so");
+    CHECK(find(soname) != nullptr);
+  }
+  CHECK(icu);
+}
+
+TEST_CASE("every project file the extractors include is hashed into the fingerprint", "[differential]") {
+  // The list in scanner/CMakeLists.txt is kept by hand; a file the
+  // extractors reach but the hash leaves out would let rescans reuse
+  // entities that changed code no longer finds.
+  const std::string root = VIGIL_SOURCE_DIR;
+  const auto read = [&](const std::string& relative) {
+    std::ifstream in(root + "/" + relative);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string cmake = read("scanner/CMakeLists.txt");
+  const size_t from = cmake.find("set(VIGIL_EXTRACTOR_SOURCES");
+  REQUIRE(from != std::string::npos);
+  const std::string block = cmake.substr(from, cmake.find(')', from) - from);
+  std::set<std::string> hashed;
+  for (const auto& [dir, prefix] : {std::pair<std::string, std::string>{"${CMAKE_CURRENT_SOURCE_DIR}/", "scanner/"},
+                                    {"${PROJECT_SOURCE_DIR}/", ""}}) {
+    for (size_t at = block.find(dir); at != std::string::npos; at = block.find(dir, at + 1)) {
+      const size_t begin = at + dir.size();
+      const size_t end = block.find_first_of(" \n", begin);
+      hashed.insert(prefix + block.substr(begin, end - begin));
+    }
+  }
+  CHECK(hashed.count("scanner/phone_extractor.cc"));
+  std::vector<std::string> todo = {"scanner/phone_extractor.cc", "scanner/entity_extractor.cc"};
+  std::set<std::string> seen;
+  while (!todo.empty()) {
+    const std::string file = todo.back();
+    todo.pop_back();
+    if (!seen.insert(file).second) continue;
+    const std::string text = read(file);
+    REQUIRE_FALSE(text.empty());
+    INFO(file << " is reached from the extractors");
+    CHECK(hashed.count(file) == 1);
+    for (size_t at = text.find("#include \""); at != std::string::npos; at = text.find("#include \"", at + 1)) {
+      const size_t begin = at + 10;
+      const std::string included = text.substr(begin, text.find('"', begin) - begin);
+      todo.push_back(included);
+      // A header's implementation is part of what it does.
+      const std::string source = included.substr(0, included.rfind('.')) + ".cc";
+      if (included.ends_with(".h") && !read(source).empty()) todo.push_back(source);
+    }
+  }
+  CHECK(seen.size() >= 6);
 }

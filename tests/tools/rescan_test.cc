@@ -32,6 +32,7 @@ RescanReport TrickyReport() {
   r.rescanned = 11;
   r.changed = 3;
   r.written = 2;
+  r.relabelled = 6;
   r.flagged_before = 5;
   r.flagged_after = 4;
   r.newly_flagged = 1;
@@ -69,6 +70,7 @@ TEST_CASE("a rescan report's JSON holds every field, escaped, with keys in order
   CHECK(j.at("rescanned") == 11);
   CHECK(j.at("changed") == 3);
   CHECK(j.at("written") == 2);
+  CHECK(j.at("relabelled") == 6);
   CHECK(j.at("flagged_before") == 5);
   CHECK(j.at("flagged_after") == 4);
   CHECK(j.at("newly_flagged") == 1);
@@ -244,6 +246,9 @@ TEST_CASE("a rescan reuses stored entities only when their extraction is this sc
     CHECK(has_planted("a1"));  // taken as stored: reused
     CHECK_FALSE(has_planted("a2"));
     for (const char* id : {"a1", "a2", "a3"}) CHECK(stored(id).entities_by == fingerprint);
+    storage::ConsistencyReport check;
+    REQUIRE(f.store->CheckConsistency(&check, storage::CheckMethod::kPrecise).ok());
+    CHECK(check.problems.empty());
   }
 
   // A dry run writes nothing, relabelling included.
