@@ -12,7 +12,7 @@ export CCACHE_NOHASHDIR := 1
 
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD ?= build-fuzz
-FUZZ_TARGETS = fuzz_rule_pack fuzz_document_parser fuzz_normalize fuzz_phone_extractor fuzz_api_service fuzz_http_server
+FUZZ_TARGETS = fuzz_rule_pack fuzz_document_parser fuzz_normalize fuzz_phone_extractor fuzz_store_values fuzz_api_service fuzz_http_server
 
 .PHONY: all bootstrap build run test test-asan test-tsan fuzz bench clean
 
