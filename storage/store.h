@@ -91,6 +91,11 @@ struct FindingsUpdate {
   // The result already encoded (CompareStoredFindings); empty: the store
   // encodes it.
   std::string encoded{};
+  // With expected_version: the size of that version's text, as the caller
+  // read it (a rescan's walk). The store then checks the version against
+  // the lead record (which every new version rewrites) and reads the ad
+  // record itself only when they differ. Unset: the ad record is read.
+  std::optional<size_t> text_size{};
 };
 
 // What a ReplaceFindings call did, per ad.

@@ -692,7 +692,7 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
       const bool relabel = !reused && !w.result.entities_by.empty() && !options_.dry_run;
       const auto queue_relabel = [&](scanner::ScanResult& result) {
         ++batch.relabelled;
-        batch.updates.push_back({id, &result, stored.ad.version, std::move(w.encoded)});
+        batch.updates.push_back({id, &result, stored.ad.version, std::move(w.encoded), stored.ad.doc.text.size()});
         batch.updated.push_back(&result);
       };
       // Findings equal to the stored ones but for the pack label are left
@@ -734,8 +734,10 @@ Result<RescanReport> Rescanner::Run(const ProgressFn& progress, const std::atomi
       o.pack_before = before.pack_version;
       o.changed = o.flagged_before != o.flagged_after || o.score_before != o.score_after || !SameHits(before, result);
       o.written = true;
-      // The version scanned: a newer one ingested meanwhile is left alone.
-      batch.updates.push_back({id, &result, stored.ad.version, std::move(w.encoded)});  // the next encode allocates
+      // The version scanned (a newer one ingested meanwhile is left alone)
+      // and its text size: the store takes the ad as walked when its lead
+      // still holds that version.
+      batch.updates.push_back({id, &result, stored.ad.version, std::move(w.encoded), stored.ad.doc.text.size()});
       batch.updated.push_back(&result);
     }
   };

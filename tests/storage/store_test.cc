@@ -883,6 +883,83 @@ TEST_CASE("queued ingests and rescans commit in order through the pipeline", "[s
   RequireConsistent(*store);
 }
 
+TEST_CASE("a rescan's update taken as walked: the lead vouches for its version", "[store][rescan][pipeline]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  TestAd v1;
+  v1.id = "ad-1";
+  v1.phones = {"+17025550101"};
+  TestAd v2 = v1;
+  v2.text = "Second version of the invented text.";
+  v2.phones = {"+17025550102"};
+  TestAd other;
+  other.id = "ad-2";
+  Put(store.get(), {v1});
+  Put(store.get(), {other});  // ad-1 is no longer staged: the update reads the store
+  auto second = MakeAds({v2});
+  auto [doc, rescanned] = MakeAd(v1);
+  rescanned.pack_version = "core@2.0.0";
+  rescanned.score = 0.9;
+  // The update (with the text size the walk saw) and a new version of the
+  // same ad, queued back to back behind a large batch, which keeps the
+  // stager busy while they queue: staged together, the new version needs
+  // the ad record the update did not read.
+  std::vector<TestAd> many(3000);
+  for (size_t i = 0; i < many.size(); ++i) many[i].id = fmt::format("bulk-{:05}", i);
+  auto bulk = MakeAds(many);
+  std::vector<ScannedAd> put_bulk;
+  for (const auto& [d, r] : bulk) put_bulk.push_back({&d, &r});
+  std::vector<FindingsUpdate> updates = {{"ad-1", &rescanned, /*expected_version=*/1, "", doc.text.size()}};
+  std::vector<ScannedAd> put2 = {{&second[0].first, &second[0].second}};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> done;
+  const auto record = [&](std::string what, const Status& s) {
+    std::lock_guard lock(mu);
+    done.push_back(what + (s.ok() ? "" : " failed: " + s.ToString()));
+    cv.notify_all();
+  };
+  store->PutScannedAsync(put_bulk, [&](const Status& s, const PutStats&) { record("bulk", s); });
+  store->ReplaceFindingsAsync(updates, std::nullopt, [&](const Status& s, const ReplaceStats& st) {
+    record(st.changed == 1 ? "replace" : "replace (not changed)", s);
+  });
+  store->PutScannedAsync(put2, [&](const Status& s, const PutStats& st) {
+    record(st.new_versions == 1 ? "put2" : "put2 (not a new version)", s);
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done.size() == 3; });
+  }
+  CHECK(done == std::vector<std::string>{"bulk", "replace", "put2"});
+  auto d = store->GetAd("ad-1");
+  REQUIRE(d.ok());
+  CHECK(d->ad.version == 2);
+  CHECK(d->ad.doc.text == second[0].first.text);
+  auto old = store->GetAdVersion("ad-1", 1);
+  REQUIRE(old.ok());
+  CHECK(old->doc.text == doc.text);
+  CHECK(old->content_hash == ContentHash(doc));
+  RequireConsistent(*store);
+
+  // The lead now holds version 2: an update of version 1 is stale, text
+  // size or not; one of version 2 with a text size its spans exceed is
+  // refused, as a wrong text read from the store would be.
+  ReplaceStats stats;
+  std::vector<FindingsUpdate> stale = {{"ad-1", &rescanned, 1, "", doc.text.size()}};
+  REQUIRE(store->ReplaceFindings(stale, nullptr, &stats).ok());
+  CHECK(stats.stale == 1);
+  auto [doc2, result2] = MakeAd(v2);
+  REQUIRE_FALSE(result2.hits.empty());
+  std::vector<FindingsUpdate> too_short = {{"ad-1", &result2, 2, "", size_t{result2.hits[0].end - 1}}};
+  CHECK(store->ReplaceFindings(too_short, nullptr, nullptr).IsInvalidArgument());
+  std::vector<FindingsUpdate> fits = {{"ad-1", &result2, 2, "", doc2.text.size()}};
+  stats = ReplaceStats{};
+  REQUIRE(store->ReplaceFindings(fits, nullptr, &stats).ok());
+  CHECK(stats.ads == 1);
+  CHECK(stats.stale == 0);
+  RequireConsistent(*store);
+}
+
 TEST_CASE("ForEachStoredAd walks ads with their findings and leads", "[store][rescan]") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path());
