@@ -838,15 +838,42 @@ TEST_CASE("rescans write only what changed, with the checkpoint in the same batc
   RequireConsistent(*store);
 }
 
-TEST_CASE("queued ingests and rescans commit in order through the pipeline", "[store][rescan][pipeline]") {
-  TempDir tmp;
-  auto store = OpenOrDie(tmp.path());
+// The outcomes of queued writes, in the order the store reports them.
+class Completions {
+ public:
+  void Record(std::string what, const Status& s) {
+    std::lock_guard lock(mu_);
+    done_.push_back(what + (s.ok() ? "" : " failed: " + s.ToString()));
+    cv_.notify_all();
+  }
+  // Waits until `n` are reported; returns them.
+  std::vector<std::string> WaitFor(size_t n) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_.size() >= n; });
+    return done_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> done_;
+};
+
+// An ad and a second version of it: another text and another phone.
+std::pair<TestAd, TestAd> AdAndNewVersion() {
   TestAd v1;
   v1.id = "ad-1";
   v1.phones = {"+17025550101"};
   TestAd v2 = v1;
   v2.text = "Second version of the invented text.";
   v2.phones = {"+17025550102"};
+  return {v1, v2};
+}
+
+TEST_CASE("queued ingests and rescans commit in order through the pipeline", "[store][rescan][pipeline]") {
+  TempDir tmp;
+  auto store = OpenOrDie(tmp.path());
+  const auto [v1, v2] = AdAndNewVersion();
   auto first = MakeAds({v1});
   auto second = MakeAds({v2});
   auto [doc, rescanned] = MakeAd(v1);
@@ -855,25 +882,15 @@ TEST_CASE("queued ingests and rescans commit in order through the pipeline", "[s
   std::vector<ScannedAd> put1 = {{&first[0].first, &first[0].second}};
   std::vector<ScannedAd> put2 = {{&second[0].first, &second[0].second}};
   std::vector<FindingsUpdate> updates = {{"ad-1", &rescanned, /*expected_version=*/1}};
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> done;
-  const auto record = [&](std::string what, const Status& s) {
-    std::lock_guard lock(mu);
-    done.push_back(what + (s.ok() ? "" : " failed: " + s.ToString()));
-    cv.notify_all();
-  };
+  Completions completions;
+  const auto record = [&](std::string what, const Status& s) { completions.Record(std::move(what), s); };
   store->PutScannedAsync(put1, [&](const Status& s, const PutStats&) { record("put1", s); });
   store->ReplaceFindingsAsync(updates, CheckpointWrite{"rescan", "ad-1"},
                               [&](const Status& s, const ReplaceStats& st) {
                                 record(st.changed == 1 ? "replace" : "replace (not changed)", s);
                               });
   store->PutScannedAsync(put2, [&](const Status& s, const PutStats&) { record("put2", s); });
-  {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return done.size() == 3; });
-  }
-  CHECK(done == std::vector<std::string>{"put1", "replace", "put2"});
+  CHECK(completions.WaitFor(3) == std::vector<std::string>{"put1", "replace", "put2"});
   auto d = store->GetAd("ad-1");
   REQUIRE(d.ok());
   CHECK(d->ad.version == 2);
@@ -886,12 +903,7 @@ TEST_CASE("queued ingests and rescans commit in order through the pipeline", "[s
 TEST_CASE("a rescan's update taken as walked: the lead vouches for its version", "[store][rescan][pipeline]") {
   TempDir tmp;
   auto store = OpenOrDie(tmp.path());
-  TestAd v1;
-  v1.id = "ad-1";
-  v1.phones = {"+17025550101"};
-  TestAd v2 = v1;
-  v2.text = "Second version of the invented text.";
-  v2.phones = {"+17025550102"};
+  const auto [v1, v2] = AdAndNewVersion();
   TestAd other;
   other.id = "ad-2";
   Put(store.get(), {v1});
@@ -911,14 +923,8 @@ TEST_CASE("a rescan's update taken as walked: the lead vouches for its version",
   for (const auto& [d, r] : bulk) put_bulk.push_back({&d, &r});
   std::vector<FindingsUpdate> updates = {{"ad-1", &rescanned, /*expected_version=*/1, "", doc.text.size()}};
   std::vector<ScannedAd> put2 = {{&second[0].first, &second[0].second}};
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> done;
-  const auto record = [&](std::string what, const Status& s) {
-    std::lock_guard lock(mu);
-    done.push_back(what + (s.ok() ? "" : " failed: " + s.ToString()));
-    cv.notify_all();
-  };
+  Completions completions;
+  const auto record = [&](std::string what, const Status& s) { completions.Record(std::move(what), s); };
   store->PutScannedAsync(put_bulk, [&](const Status& s, const PutStats&) { record("bulk", s); });
   store->ReplaceFindingsAsync(updates, std::nullopt, [&](const Status& s, const ReplaceStats& st) {
     record(st.changed == 1 ? "replace" : "replace (not changed)", s);
@@ -926,11 +932,7 @@ TEST_CASE("a rescan's update taken as walked: the lead vouches for its version",
   store->PutScannedAsync(put2, [&](const Status& s, const PutStats& st) {
     record(st.new_versions == 1 ? "put2" : "put2 (not a new version)", s);
   });
-  {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return done.size() == 3; });
-  }
-  CHECK(done == std::vector<std::string>{"bulk", "replace", "put2"});
+  CHECK(completions.WaitFor(3) == std::vector<std::string>{"bulk", "replace", "put2"});
   auto d = store->GetAd("ad-1");
   REQUIRE(d.ok());
   CHECK(d->ad.version == 2);
