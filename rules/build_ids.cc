@@ -11,6 +11,8 @@ namespace {
 
 // The NT_GNU_BUILD_ID note of one PT_NOTE segment, if it has one.
 void ReadBuildId(const dl_phdr_info& info, const ElfW(Phdr)& ph, std::string* out) {
+  // Offsets as glibc's ELF_NOTE_DESC_OFFSET and ELF_NOTE_NEXT_OFFSET have
+  // them: the descriptor and the next note start at the segment's alignment.
   const size_t align = ph.p_align == 8 ? 8 : 4;
   const auto pad = [align](size_t n) { return (n + align - 1) & ~(align - 1); };
   const char* p = reinterpret_cast<const char*>(info.dlpi_addr + ph.p_vaddr);
@@ -18,8 +20,8 @@ void ReadBuildId(const dl_phdr_info& info, const ElfW(Phdr)& ph, std::string* ou
   while (left >= sizeof(ElfW(Nhdr))) {
     ElfW(Nhdr) note;
     std::memcpy(&note, p, sizeof(note));
-    const size_t name_at = sizeof(note), desc_at = name_at + pad(note.n_namesz);
-    const size_t total = desc_at + pad(note.n_descsz);
+    const size_t name_at = sizeof(note), desc_at = pad(name_at + note.n_namesz);
+    const size_t total = pad(desc_at + note.n_descsz);
     if (total > left || desc_at + note.n_descsz > left) break;
     if (note.n_type == NT_GNU_BUILD_ID && note.n_namesz == 4 && std::memcmp(p + name_at, "GNU", 4) == 0) {
       out->assign(p + desc_at, note.n_descsz);

@@ -15,9 +15,10 @@ namespace vigil::scanner::internal {
 namespace {
 
 // libphonenumber and every library it loads, directly or not (ICU,
-// protobuf, abseil, the C++ runtime), by name and build id; "" when
-// libphonenumber is not loaded or has no build id. The same in every
-// program that links the scanner, whatever else each one loads.
+// protobuf, abseil, the C++ runtime), by name and build id; "" when any of
+// them has no build id or is not found among the loaded objects (then
+// nothing could tell an upgraded one). The same in every program that
+// links the scanner, whatever else each one loads.
 std::string LibraryIds() {
   const std::vector<rules::LoadedObject> objects = rules::LoadedObjects();
   std::map<std::string, const rules::LoadedObject*> by_name;
@@ -26,14 +27,17 @@ std::string LibraryIds() {
   for (const rules::LoadedObject& o : objects) {
     if (rules::BaseName(o.path).starts_with("libphonenumber.so")) todo.push_back(&o);
   }
-  if (todo.size() != 1 || todo[0]->build_id.empty()) return "";
+  if (todo.size() != 1) return "";
   std::map<std::string, std::string> closure;  // name -> build id, sorted
   while (!todo.empty()) {
     const rules::LoadedObject* o = todo.back();
     todo.pop_back();
+    if (o->build_id.empty()) return "";
     if (!closure.emplace(rules::BaseName(o->path), o->build_id).second) continue;
     for (const std::string& soname : o->needed) {
-      if (auto it = by_name.find(soname); it != by_name.end()) todo.push_back(it->second);
+      auto it = by_name.find(soname);
+      if (it == by_name.end()) return "";
+      todo.push_back(it->second);
     }
   }
   std::string out;

@@ -1038,6 +1038,7 @@ class Staging {
     constexpr int kMaxSteps = 8;
     // Each block is read once per group, and caching it cost a fresh
     // allocation (page faults) and an eviction per block.
+    if (ids.empty()) return Status::Ok();
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->H(cf)));
@@ -1108,18 +1109,30 @@ class Staging {
   // (FindingsUpdate::text_size) is taken at its word when the lead, which
   // every new version rewrites, holds that version: its ad record is not
   // read (a fifth of the stager's instructions in a rescan that rewrites
-  // a third of the ads). The others' ad records are read.
+  // a third of the ads). The others' ad records are read, and so are those
+  // of ads whose updates in this group disagree. (A lead whose ad record is
+  // gone, which only damage can cause, is then taken at its word too; the
+  // consistency check reports it.)
   Status PrefetchUpdated(const std::vector<std::unique_ptr<Store::Impl::PutRequest>>& group) {
     struct Todo {
       std::string_view id;
       StagedAd* st;
       const FindingsUpdate* update;  // the first of this id's updates
+      bool agree = true;             // its other updates give the same version and text size
     };
     std::vector<Todo> todo;
+    std::unordered_map<std::string_view, size_t> index;  // id -> its Todo
     for (const auto& r : group) {
       for (const FindingsUpdate& u : r->updates) {
         auto [it, inserted] = ads_.try_emplace(u.ad_id);
-        if (inserted) todo.push_back({it->first, &it->second, &u});
+        if (inserted) {
+          index.emplace(it->first, todo.size());
+          todo.push_back({it->first, &it->second, &u});
+        } else if (auto t = index.find(u.ad_id); t != index.end()) {
+          Todo& first = todo[t->second];
+          first.agree = first.agree && u.expected_version == first.update->expected_version &&
+                        u.text_size == first.update->text_size;
+        }
       }
     }
     std::sort(todo.begin(), todo.end(), [](const Todo& x, const Todo& y) { return x.id < y.id; });
@@ -1143,7 +1156,7 @@ class Staging {
       StagedAd& st = *t.st;
       st.lead_loaded = true;
       const FindingsUpdate& u = *t.update;
-      if (st.lead && u.expected_version != 0 && u.text_size && st.lead->version == u.expected_version) {
+      if (t.agree && st.lead && u.expected_version != 0 && u.text_size && st.lead->version == u.expected_version) {
         st.exists = true;
         st.version = u.expected_version;
         st.text_size = *u.text_size;

@@ -51,6 +51,15 @@ void Findings(std::string_view in) {
   Require(by == r.entities_by, "entities_by differs between decoders");
   Require(pack == r.pack_version, "the pack label differs between decoders");
   Require(entities.size() == r.entities.size(), "the entity count differs between decoders");
+  for (size_t i = 0; i < entities.size(); ++i) {
+    const vigil::scanner::Entity& a = entities[i];
+    const vigil::scanner::Entity& b = r.entities[i];
+    Require(a.type == b.type && a.value == b.value && a.start == b.start && a.end == b.end &&
+                a.obfuscated == b.obfuscated && a.platform == b.platform && a.unit == b.unit &&
+                a.duration == b.duration,
+            "an entity differs between decoders");
+  }
+  Require(indexed == vigil::storage::IndexedEntities(r), "the indexed entities differ between decoders");
   Require(SameFindingsButPackVersion(in, in), "findings differ from themselves");
   // (Not SameFindingsButPackVersion(in, once): an accepted value may hold
   // an overlong varint, which re-encodes shorter. A rescan then finds it
@@ -83,7 +92,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const bool for_scan = DecodeAdRecordForScan(in, &scan);
       if (DecodeAdRecord(in, &whole)) {
         Require(summary && for_scan, "a partial ad decoder refused what DecodeAdRecord accepted");
-        Require(version == whole.version && text_size == whole.doc.text.size() && scan.doc.text == whole.doc.text,
+        Require(version == whole.version && hash == whole.content_hash && time == whole.time &&
+                    text_size == whole.doc.text.size() && scan.doc.text == whole.doc.text &&
+                    scan.version == whole.version,
                 "ad decoders disagree");
       }
       break;

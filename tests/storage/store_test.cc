@@ -959,6 +959,14 @@ TEST_CASE("a rescan's update taken as walked: the lead vouches for its version",
   REQUIRE(store->ReplaceFindings(fits, nullptr, &stats).ok());
   CHECK(stats.ads == 1);
   CHECK(stats.stale == 0);
+  // Updates of one ad that disagree on its text size are checked against
+  // the stored text instead: the wrong size of the first does not refuse
+  // them (nor would it let a wrong span through).
+  std::vector<FindingsUpdate> disagree = {{"ad-1", &result2, 2, "", size_t{result2.hits[0].end - 1}},
+                                          {"ad-1", &result2, 2, "", doc2.text.size()}};
+  stats = ReplaceStats{};
+  REQUIRE(store->ReplaceFindings(disagree, nullptr, &stats).ok());
+  CHECK(stats.ads == 2);
   RequireConsistent(*store);
 }
 
