@@ -243,7 +243,9 @@ void PutBigEndian32(std::string* out, uint32_t v) {
 }
 
 void PutBigEndian64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
+  out->append(bytes, 8);
 }
 
 uint32_t GetBigEndian32(const char* p) {
@@ -273,9 +275,13 @@ uint64_t OrderedTime(int64_t t) { return static_cast<uint64_t>(t) ^ (1ull << 63)
 int64_t TimeFromOrdered(uint64_t v) { return static_cast<int64_t>(v ^ (1ull << 63)); }
 
 void PutEscaped(std::string* out, std::string_view s) {
-  for (char c : s) {
-    out->push_back(c);
-    if (c == '\0') out->push_back('\xff');
+  if (std::memchr(s.data(), '\0', s.size()) == nullptr) {
+    out->append(s);  // the usual case: nothing to escape
+  } else {
+    for (char c : s) {
+      out->push_back(c);
+      if (c == '\0') out->push_back('\xff');
+    }
   }
   out->push_back('\0');
   out->push_back('\x01');
@@ -342,7 +348,9 @@ std::string LeadTimeSeek(int64_t t) {
 }
 
 std::string LeadTimeKey(int64_t time, std::string_view ad_id) {
-  std::string k = LeadTimeSeek(time);
+  std::string k;
+  k.reserve(8 + ad_id.size());
+  PutBigEndian64(&k, ~OrderedTime(time));
   k.append(ad_id);
   return k;
 }
@@ -354,7 +362,9 @@ std::string LeadCategoryPrefix(std::string_view category) {
 }
 
 std::string LeadCategoryKey(std::string_view category, double score, std::string_view ad_id) {
-  std::string k = LeadCategoryPrefix(category);
+  std::string k;
+  k.reserve(category.size() + 2 + 8 + ad_id.size());
+  PutEscaped(&k, category);
   PutBigEndian64(&k, ~OrderedDouble(score));
   k.append(ad_id);
   return k;
@@ -365,7 +375,9 @@ std::string LeadStatusPrefix(ReviewStatus status) {
 }
 
 std::string LeadStatusKey(ReviewStatus status, double score, std::string_view ad_id) {
-  std::string k = LeadStatusPrefix(status);
+  std::string k;
+  k.reserve(1 + 8 + ad_id.size());
+  k.push_back(static_cast<char>(status));
   PutBigEndian64(&k, ~OrderedDouble(score));
   k.append(ad_id);
   return k;
@@ -404,9 +416,9 @@ std::vector<IndexEntry> LeadIndexEntries(std::string_view ad_id, const LeadRecor
   out.reserve(2 + lead.categories.size() + 1);
   out.push_back({Cf::kLeadsByTime, LeadTimeKey(lead.time, ad_id)});
   out.push_back({Cf::kLeadsByStatus, LeadStatusKey(lead.status, lead.score, ad_id)});
-  for (const std::string& category : EffectiveCategories(lead)) {
+  ForEachEffectiveCategory(lead, [&](std::string_view category) {
     out.push_back({Cf::kLeadsByCategory, LeadCategoryKey(category, lead.score, ad_id)});
-  }
+  });
   return out;
 }
 
@@ -772,14 +784,17 @@ bool DecodeLead(std::string_view in, LeadRecord* lead) {
 }
 
 std::string EncodeLeadIndexValue(const LeadRecord& lead) {
-  Writer w(48);
+  Writer w(48 + lead.city.size() + 16 * lead.categories.size());
   w.Byte(kFormatV1);
   w.Double(lead.score);
   w.Signed(lead.time);
   w.Byte(static_cast<uint8_t>((lead.flagged ? 1 : 0) | (lead.network ? 2 : 0)));
   w.Byte(static_cast<uint8_t>(lead.status));
   w.String(lead.city);
-  w.Strings(EffectiveCategories(lead));
+  size_t count = 0;
+  ForEachEffectiveCategory(lead, [&](std::string_view) { ++count; });
+  w.Varint(count);
+  ForEachEffectiveCategory(lead, [&](std::string_view category) { w.String(category); });
   return w.Take();
 }
 

@@ -107,6 +107,28 @@ struct LeadRecord {
 // The categories a lead is listed under: its own plus "network" when marked,
 // sorted and unique.
 std::vector<std::string> EffectiveCategories(const LeadRecord& lead);
+// The same, each passed to fn(std::string_view) in order, without copying
+// them when the lead's own are sorted and unique (as stored leads' are).
+template <typename Fn>
+void ForEachEffectiveCategory(const LeadRecord& lead, Fn&& fn) {
+  const std::vector<std::string>& own = lead.categories;
+  for (size_t i = 1; i < own.size(); ++i) {
+    if (!(own[i - 1] < own[i])) {
+      for (const std::string& c : EffectiveCategories(lead)) fn(std::string_view(c));
+      return;
+    }
+  }
+  constexpr std::string_view kNetwork = kNetworkCategory;
+  bool network = lead.network;
+  for (const std::string& c : own) {
+    if (network && kNetwork <= c) {
+      if (kNetwork != c) fn(kNetwork);
+      network = false;
+    }
+    fn(std::string_view(c));
+  }
+  if (network) fn(kNetwork);
+}
 
 // Entity types that get postings (entity → ads) and statistics.
 bool IsIndexedEntity(scanner::EntityType type);

@@ -403,6 +403,42 @@ TEST_CASE("findings encode to the same bytes into a reused buffer, and the forma
   CHECK(reused == EncodeFindings(SampleFindings()));
 }
 
+TEST_CASE("lead index entries and values list the effective categories, however the lead holds them", "[keys]") {
+  // Reference: every key and the value's categories from EffectiveCategories.
+  const std::vector<std::string> names = {"network", "youth", "movement", "a\0b", "zz", "", "networks", "netw"};
+  std::mt19937 rng(20261129);
+  for (int round = 0; round < 2000; ++round) {
+    vigil::storage::LeadRecord lead;
+    lead.score = (rng() % 10001) / 10000.0;
+    lead.time = static_cast<int64_t>(rng() % 100000) - 50000;
+    lead.network = rng() % 2;
+    lead.flagged = rng() % 2;
+    lead.status = static_cast<vigil::storage::ReviewStatus>(rng() % 5);
+    lead.city = round % 3 ? "Reno" : "";
+    const size_t n = rng() % 6;
+    for (size_t i = 0; i < n; ++i) lead.categories.push_back(names[rng() % names.size()]);
+    if (rng() % 3) {  // mostly as stored: sorted and unique
+      std::sort(lead.categories.begin(), lead.categories.end());
+      lead.categories.erase(std::unique(lead.categories.begin(), lead.categories.end()), lead.categories.end());
+    }
+    const std::vector<std::string> effective = vigil::storage::EffectiveCategories(lead);
+    std::vector<std::string> expected = {LeadTimeKey(lead.time, "ad-7"), LeadStatusKey(lead.status, lead.score, "ad-7")};
+    for (const std::string& c : effective) expected.push_back(LeadCategoryKey(c, lead.score, "ad-7"));
+    std::vector<std::string> keys;
+    for (const IndexEntry& e : LeadIndexEntries("ad-7", lead)) keys.push_back(e.key);
+    INFO("round " << round);
+    CHECK(keys == expected);
+    LeadIndexValue v;
+    REQUIRE(DecodeLeadIndexValue(EncodeLeadIndexValue(lead), &v));
+    CHECK(v.categories == effective);
+    CHECK(v.city == lead.city);
+    CHECK(v.network == lead.network);
+    vigil::storage::LeadRecord listed = lead;  // its categories as the index lists them
+    listed.categories = effective;
+    CHECK(EncodeLeadIndexValue(listed) == EncodeLeadIndexValue(lead));
+  }
+}
+
 TEST_CASE("format 1 findings (schema 2 stores) still decode, with no extraction recorded", "[keys]") {
   // The bytes the test above pinned before schema 3.
   const std::string v1_hex =
