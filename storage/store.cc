@@ -1224,7 +1224,12 @@ class Staging {
     StagedAd& st = ads_.at(doc.id);
     std::string& hash = prepared.content_hash;
     if (st.exists && !st.ad_loaded) {
-      if (Status s = LoadAdRecord(doc.id, &st); !s.ok()) return s;
+      if (Status s = LoadAdRecord(doc.id, &st); !s.ok()) {
+        return s.IsNotFound() ? Status::Corruption(fmt::format("ad {:?} has a lead but no record; run `vigil store "
+                                                               "check`",
+                                                               doc.id))
+                              : s;
+      }
     }
     if (st.exists && st.content_hash == hash) {
       ++stats->duplicates;
@@ -1370,11 +1375,11 @@ class Staging {
     return Status::Ok();
   }
 
-  // Reads the stored record of an ad staged without it (ad_loaded false).
+  // Reads an ad's stored record into *st (an ad staged without it, or not
+  // staged yet). NotFound when there is none: the caller says what that
+  // damage is.
   Status LoadAdRecord(const std::string& ad_id, StagedAd* st) {
-    Status s = impl_->Get(rocksdb::ReadOptions(), Cf::kAds, ad_id, &st->ad_raw);
-    if (s.IsNotFound()) return Status::Corruption(fmt::format("ad {:?} has a lead but no record; run `vigil store check`", ad_id));
-    if (!s.ok()) return s;
+    if (Status s = impl_->Get(rocksdb::ReadOptions(), Cf::kAds, ad_id, &st->ad_raw); !s.ok()) return s;
     return LoadAdFields(ad_id, st);
   }
 
@@ -1565,12 +1570,11 @@ class Staging {
       if (inserted) {
         // Loaded in full: the entry may be carried into the next group,
         // which may write a new version of the ad.
-        Status s = impl_->Get(rocksdb::ReadOptions(), Cf::kAds, p.ad_id, &st.ad_raw);
-        if (s.IsNotFound()) {
-          return Status::Corruption(fmt::format("a posting of {:?} points at missing ad {:?}", ent.value, p.ad_id));
+        if (Status s = LoadAdRecord(p.ad_id, &st); !s.ok()) {
+          return s.IsNotFound() ? Status::Corruption(fmt::format("a posting of {:?} points at missing ad {:?}",
+                                                                  ent.value, p.ad_id))
+                                : s;
         }
-        if (!s.ok()) return s;
-        if (s = LoadAdFields(p.ad_id, &st); !s.ok()) return s;
       }
       if (Status s = LoadLeadAndEntities(p.ad_id, &st); !s.ok()) return s;
       if (!st.lead) {

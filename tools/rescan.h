@@ -9,9 +9,13 @@
 // leads (Store::WalkStoredAds, one snapshot, no point lookups), a batch
 // each; each scans the ads of its batch (one ScanContext per worker) and
 // compares the new findings with the stored bytes (CompareStoredFindings).
-// Findings the new pack reproduces, whatever the pack label, are left as
-// they are: not decoded, not sent to the store, and their records keep the
-// label of the pack that produced them. Finished batches are delivered in id order,
+// Stored entities are reused when the findings record that this scanner's
+// extraction found them (Scanner::extractor_fingerprint). Findings the new
+// pack reproduces, whatever the pack label, are left as they are: not
+// decoded, not sent to the store, and their records keep the label of the
+// pack that produced them; unless they do not record this extraction, in
+// which case a writing rescan rewrites them once with it (`relabelled`).
+// Finished batches are delivered in id order,
 // merged into the report and the changed findings handed to the store
 // without waiting (Store::ReplaceFindingsAsync) with a checkpoint — the
 // last ad id done and the report so far — in the same atomic batch, so a
